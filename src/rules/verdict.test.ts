@@ -1,0 +1,86 @@
+import { describe, expect, it } from '@jest/globals';
+import { contextFor, exampleAuto, fakeCluster, ossDemo, ossWildcard, serviceEntry } from '../../test/fixtures/service-entries.js';
+import type { ServiceEntryView } from '../istio/service-entry.js';
+import { evaluateServiceEntry } from './index.js';
+import type { Finding, RuleSettings } from './types.js';
+import { serviceEntryVerdict } from './verdict.js';
+
+function verdictFor(entry: ServiceEntryView, settings: Partial<RuleSettings> = {}, stale = false) {
+  return serviceEntryVerdict(entry, evaluateServiceEntry(entry, contextFor(entry, settings, fakeCluster([entry], stale))));
+}
+
+const WILDCARD_WHY =
+  'wildcard hosts cannot use resolution DNS, because DNS cannot resolve a wildcard name (Envoy matches wildcard TLS traffic by SNI instead)';
+const WILDCARD_FIX = 'Fix: set resolution: NONE, list concrete hosts, or use resolution: DYNAMIC_DNS (Istio 1.28+).';
+const PORTS_WHY =
+  'hosts without spec.addresses get an auto-allocated virtual IP that serves only their declared ports, so connections on other ports fail (istio/istio#39080)';
+const PORTS_FIX =
+  'Fix: declare the ports in spec.ports, set spec.addresses, or label the ServiceEntry networking.istio.io/enable-autoallocate-ip: "false".';
+
+describe('serviceEntryVerdict', () => {
+  it("denies the seed's wildcard entry with resolution DNS, naming both hosts in one message", () => {
+    const verdict = verdictFor(serviceEntry(ossWildcard, { spec: { resolution: 'DNS' } }));
+    expect(verdict).toEqual({
+      denyMessage:
+        `ServiceEntry external/wildcard is rejected: ${WILDCARD_WHY}: ` +
+        'spec.hosts[0] "*.oss-cn-shanghai.aliyuncs.com", spec.hosts[1] "*.oss-cn-shanghai-internal.aliyuncs.com". ' +
+        WILDCARD_FIX,
+      warnings: [],
+    });
+  });
+
+  it('puts every violation of every rule into one numbered deny message', () => {
+    const entry = serviceEntry(exampleAuto, { spec: { hosts: ['example.com', '*.example.com', 'api.example.com', '*foo.com'] } });
+    const { denyMessage, warnings } = verdictFor(entry, { undeclaredPortsAction: 'deny' });
+    expect(denyMessage).toBe(
+      `ServiceEntry default/external-auto is rejected for 2 reasons: (1) ${WILDCARD_WHY}: ` +
+        `spec.hosts[1] "*.example.com", spec.hosts[3] "*foo.com". ${WILDCARD_FIX} ` +
+        `(2) ${PORTS_WHY}: spec.hosts[0] "example.com" lacks ports 80,443 (declared: 9444), ` +
+        `spec.hosts[2] "api.example.com" lacks ports 80,443 (declared: 9444). ${PORTS_FIX}`,
+    );
+    for (const part of ['default/external-auto', 'spec.hosts[0]', 'spec.hosts[1]', 'spec.hosts[2]', 'spec.hosts[3]', 'NONE', 'DYNAMIC_DNS', '1.28']) {
+      expect(denyMessage).toContain(part);
+    }
+    expect(warnings).toEqual([]);
+  });
+
+  it('names DNS_ROUND_ROBIN when that is the resolution used', () => {
+    const { denyMessage } = verdictFor(serviceEntry(ossWildcard, { spec: { resolution: 'DNS_ROUND_ROBIN' } }));
+    expect(denyMessage).toContain('wildcard hosts cannot use resolution DNS_ROUND_ROBIN, because');
+  });
+
+  it("denies the seed's example.com entry when undeclared ports are set to deny, noting a stale view", () => {
+    expect(verdictFor(serviceEntry(exampleAuto), { undeclaredPortsAction: 'deny' }, true)).toEqual({
+      denyMessage:
+        `ServiceEntry default/external-auto is rejected: ${PORTS_WHY}: spec.hosts[0] "example.com" lacks ports 80,443 (declared: 9444). ` +
+        `${PORTS_FIX} Note: the cluster view may be stale.`,
+      warnings: [],
+    });
+  });
+
+  it.each<[string, ServiceEntryView, string[]]>([
+    ["seed example.com's undeclared ports", serviceEntry(exampleAuto), ['example.com: ports 80,443 undeclared (declared: 9444); declare them or set spec.addresses']],
+    [
+      "seed oss entry with a malformed annotation",
+      serviceEntry(ossDemo, { metadata: { annotations: { 'egress-guard.io/expected-ports': 'http' } } }),
+      ['egress-guard.io/expected-ports: "http" is not a port number (1-65535); expected a comma-separated list like "80,443"'],
+    ],
+    ['a clean entry', serviceEntry(ossDemo), []],
+  ])('only warns for %s, each warning < 120 chars', (_case, entry, warnings) => {
+    const verdict = verdictFor(entry);
+    expect(verdict).toEqual({ warnings });
+    for (const warning of verdict.warnings) expect(warning.length).toBeLessThan(120);
+  });
+
+  it('deduplicates warnings and keeps their order; denials stay out of the warnings', () => {
+    const warn = (message: string): Finding => ({ rule: 'undeclared-ports', severity: 'warn', message });
+    const deny: Finding = { rule: 'wildcard-dns', severity: 'deny', message: 'denied', path: 'spec.hosts[0]', host: '*.a.com' };
+    expect(serviceEntryVerdict(serviceEntry(exampleAuto), [warn('b'), deny, warn('a'), warn('b')]).warnings).toEqual(['b', 'a']);
+  });
+
+  it("includes a future rule's deny finding by its own message, and shows an unnamed entry as such", () => {
+    const entry = serviceEntry(exampleAuto, { metadata: { name: undefined } });
+    const finding: Finding = { rule: 'future-rule', severity: 'deny', message: 'spec.location must be MESH_EXTERNAL.' };
+    expect(serviceEntryVerdict(entry, [finding]).denyMessage).toBe('ServiceEntry default/(unnamed) is rejected: spec.location must be MESH_EXTERNAL.');
+  });
+});

@@ -1,0 +1,22 @@
+// A wildcard host cannot be resolved by DNS: Envoy would look up the literal "*.example.com" and find nothing,
+// so resolution DNS / DNS_ROUND_ROBIN on a wildcard host silently breaks the traffic it was meant to carry.
+// Wildcard egress is matched by SNI with resolution NONE, or (Istio 1.28+) by DYNAMIC_DNS.
+import { isWildcardHost } from '../istio/hosts.js';
+import type { Finding, ServiceEntryRule } from './types.js';
+
+export const WILDCARD_DNS = 'wildcard-dns';
+
+const DNS_RESOLUTIONS: ReadonlySet<string> = new Set(['DNS', 'DNS_ROUND_ROBIN']);
+
+export const wildcardDnsRule: ServiceEntryRule = (entry) => {
+  if (!DNS_RESOLUTIONS.has(entry.resolution)) return [];
+  return entry.hosts
+    .filter(({ host }) => isWildcardHost(host))
+    .map(({ host, path }): Finding => ({
+      rule: WILDCARD_DNS,
+      severity: 'deny',
+      message: `${path} "${host}": a wildcard host cannot use resolution ${entry.resolution}; use NONE or DYNAMIC_DNS (Istio 1.28+)`,
+      path,
+      host,
+    }));
+};
