@@ -1,0 +1,90 @@
+// proxy.istio.io/config written as JSON stays JSON: parse, add keys, print with the indentation found.
+// (JSON.parse normalises what JSON allows it to: integer-like keys move first, 1.0 prints as 1.)
+import { parseDocument } from 'yaml';
+import {
+  position,
+  problem,
+  proxyMetadataNotMapping,
+  proxyMetadataValueNotString,
+  unquoted,
+  type OpenResult,
+} from './config-document.js';
+import { clip, describeJsonType, isJsonRecord, ownValue, type JsonRecord } from './json-shape.js';
+import { duplicateKeyProblem } from './yaml-problems.js';
+
+/** The annotation opened as JSON, or undefined when it is not a JSON object (then it is YAML, e.g. `{a: b}`). */
+export function openJsonConfig(text: string): OpenResult | undefined {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith('{')) return undefined;
+  let config: unknown;
+  try {
+    config = JSON.parse(trimmed);
+  } catch {
+    return undefined;
+  }
+  if (!isJsonRecord(config)) return undefined;
+
+  // JSON.parse keeps the last of duplicate keys without a word; Istio's go-yaml rejects the annotation.
+  // The yaml parser reads JSON too, and says where the duplicate is.
+  const duplicate = duplicateKeyProblem(parseDocument(text, { prettyErrors: false }), text);
+  if (duplicate !== undefined) return problem(duplicate);
+
+  const current = ownValue(config, 'proxyMetadata');
+  let metadata: JsonRecord = {};
+  if (isJsonRecord(current)) metadata = current;
+  // `"proxyMetadata": null` is how templates say "none"; Istio treats it as unset, so do we.
+  else if (current !== undefined && current !== null) return proxyMetadataNotMapping(describeJsonType(current));
+  const proxyMetadata = new Map<string, string>();
+  for (const [key, value] of Object.entries(metadata)) {
+    if (typeof value !== 'string') {
+      const description = typeof value === 'boolean' || typeof value === 'number' ? unquoted(JSON.stringify(value)) : describeJsonType(value);
+      return proxyMetadataValueNotString(key, description);
+    }
+    proxyMetadata.set(key, value);
+  }
+
+  const root = config;
+  return {
+    ok: true,
+    config: {
+      proxyMetadata,
+      write(additions) {
+        // Object.fromEntries defines own properties, so a `__proto__` key stays data and never a prototype.
+        const nextMetadata = Object.fromEntries([...Object.entries(metadata), ...additions]);
+        const entries = Object.entries(root).map(([key, value]) => [key, key === 'proxyMetadata' ? nextMetadata : value] as const);
+        if (!Object.hasOwn(root, 'proxyMetadata')) entries.push(['proxyMetadata', nextMetadata]);
+        const json = JSON.stringify(Object.fromEntries(entries), null, jsonIndent(trimmed));
+        const leading = text.slice(0, text.length - text.trimStart().length);
+        const trailing = text.slice(text.trimEnd().length);
+        return `${leading}${json}${trailing}`;
+      },
+    },
+  };
+}
+
+/** Compact JSON stays on one line; indented JSON keeps the indentation of its first indented line. */
+function jsonIndent(json: string): string | undefined {
+  if (!json.includes('\n')) return undefined;
+  return /\n([ \t]+)\S/.exec(json)?.[1] ?? '  ';
+}
+
+const JSON_MESSAGE_MAX = 36;
+
+/**
+ * For text that starts like JSON (`{"`) but is neither JSON nor YAML: the JSON parser's complaint, which is
+ * the one the author needs. Undefined when the engine's message carries no position to point at.
+ */
+export function jsonSyntaxProblem(text: string): string | undefined {
+  const trimmed = text.trimStart();
+  if (!/^\{\s*"/.test(trimmed)) return undefined;
+  try {
+    JSON.parse(trimmed);
+    return undefined;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : '';
+    const at = / in JSON at position (\d+)/.exec(message);
+    if (at?.[1] === undefined) return undefined;
+    const offset = text.length - trimmed.length + Number(at[1]);
+    return `is not valid JSON (${position(text, offset)}: ${clip(message.slice(0, at.index), JSON_MESSAGE_MAX)})`;
+  }
+}
