@@ -22,4 +22,10 @@ describe('objectAtHandView', () => {
   it('is never stale: it knows everything it claims to', () => {
     expect(view.stale).toBe(false);
   });
+
+  it("has 'object' scope and knows no DestinationRule, so absence-based rules stay silent", () => {
+    expect(view.scope).toBe('object');
+    expect(view.destinationRulesForHost('example.com', 'default')).toEqual([]);
+    expect(view.destinationRulesForHost('example.com')).toEqual([]);
+  });
 });

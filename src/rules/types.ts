@@ -1,5 +1,6 @@
 // Shared vocabulary of the policy rules. Rules are pure functions: no I/O, no globals, no clocks.
 // The server (admission), `egress-guard check` and `egress-guard audit` all call the same rules.
+import type { DestinationRuleView } from '../istio/destination-rule.js';
 import type { ServiceEntryView } from '../istio/service-entry.js';
 
 export type Severity = 'deny' | 'warn';
@@ -17,6 +18,12 @@ export interface Finding {
   missingPorts?: readonly number[];
   /** undeclared-ports: ports the visible ServiceEntries declare for `host`, ascending. */
   declaredPorts?: readonly number[];
+  /** Cross-object rules: the other ServiceEntries involved, as `namespace/name`, sorted. */
+  others?: readonly string[];
+  /** Cross-object rules: the ports the finding is about, ascending (unreliable, conflicting, or plaintext-to-TLS). */
+  ports?: readonly number[];
+  /** conflicting-protocols: this entry's protocol first, then the others' protocols, sorted. */
+  protocols?: readonly string[];
 }
 
 export type UndeclaredPortsAction = 'warn' | 'deny';
@@ -24,19 +31,37 @@ export type UndeclaredPortsAction = 'warn' | 'deny';
 export interface RuleSettings {
   /** Ports a workload is expected to reach on every auto-allocated host (EXPECTED_PORTS, default 80,443). */
   expectedPorts: readonly number[];
-  /** Whether undeclared-port findings warn or deny (UNDECLARED_PORTS_ACTION). */
+  /** Whether port-trap findings warn or deny (UNDECLARED_PORTS_ACTION): undeclared-ports, duplicate-host, conflicting-protocols, http-to-tls-port. */
   undeclaredPortsAction: UndeclaredPortsAction;
 }
 
 /**
+ * How much of the world a ClusterView knows. 'object': only the object at hand; 'input': the files given to
+ * `egress-guard check`; 'cluster': every ServiceEntry and DestinationRule in the cluster. Rules that report the
+ * absence of something (no DestinationRule originates TLS) stay silent in 'object' scope.
+ */
+export type ClusterScope = 'object' | 'input' | 'cluster';
+
+/**
  * What the rules may know about the rest of the cluster. The object-at-hand view (no cluster) answers
- * with the object alone; the informer-backed index (issue 4) plugs in here without changing rule code.
+ * with the object alone; the HostIndex (src/cluster/host-index.ts) answers for files or a live cluster
+ * without changing rule code.
  */
 export interface ClusterView {
-  /** Every ServiceEntry visible from `namespace` (exportTo respected) that declares `host`, the object under review included. */
+  /**
+   * Every ServiceEntry visible from `namespace` (exportTo respected) that declares `host` exactly (a wildcard
+   * host matches only the same wildcard), the object under review included in place of its stored version.
+   */
   serviceEntriesForHost(host: string, namespace: string): readonly ServiceEntryView[];
+  /**
+   * Every DestinationRule whose host covers `host` (the same name, or a wildcard like `*.example.com`, which
+   * Istio applies to the hosts it covers) and that is visible from `namespace` by exportTo. Without a namespace:
+   * every such rule, whatever its exportTo. Always empty in 'object' scope.
+   */
+  destinationRulesForHost(host: string, namespace?: string): readonly DestinationRuleView[];
   /** Whether the view may be out of date (API server unreachable); findings then say so. */
   readonly stale: boolean;
+  readonly scope: ClusterScope;
 }
 
 export interface RuleContext {

@@ -1,12 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
-import { contextFor, exampleAuto, fakeCluster, ossDemo, ossWildcard, serviceEntry } from '../../test/fixtures/service-entries.js';
+import { contextFor, destinationRule, exampleAuto, fakeCluster, ossDemo, ossWildcard, serviceEntry } from '../../test/fixtures/service-entries.js';
 import type { ServiceEntryView } from '../istio/service-entry.js';
 import { evaluateServiceEntry } from './index.js';
 import type { Finding, RuleSettings } from './types.js';
 import { serviceEntryVerdict } from './verdict.js';
 
-function verdictFor(entry: ServiceEntryView, settings: Partial<RuleSettings> = {}, stale = false) {
-  return serviceEntryVerdict(entry, evaluateServiceEntry(entry, contextFor(entry, settings, fakeCluster([entry], stale))));
+/** The verdict for `entry` in a cluster that also holds `others` and seed 000's DestinationRule. */
+function verdictFor(entry: ServiceEntryView, settings: Partial<RuleSettings> = {}, stale = false, others: ServiceEntryView[] = []) {
+  const cluster = fakeCluster([entry, ...others], stale, { rules: [destinationRule()] });
+  return serviceEntryVerdict(entry, evaluateServiceEntry(entry, contextFor(entry, settings, cluster)));
 }
 
 const WILDCARD_WHY =
@@ -55,6 +57,58 @@ describe('serviceEntryVerdict', () => {
         `ServiceEntry default/external-auto is rejected: ${PORTS_WHY}: spec.hosts[0] "example.com" lacks ports 80,443 (declared: 9444). ` +
         `${PORTS_FIX} Note: the cluster view may be stale.`,
       warnings: [],
+    });
+  });
+
+  describe('cross-object rules', () => {
+    // Seed 000's entry under another host, next to an older entry for the same host: the seed DestinationRule
+    // does not cover it, the legacy entry declares 443 as HTTP and adds 8443.
+    const entry = serviceEntry(ossDemo, { metadata: { namespace: 'shop', name: 'oss' }, spec: { hosts: ['oss-cn-beijing.aliyuncs.com'] } });
+    const legacy = serviceEntry(ossDemo, {
+      metadata: { namespace: 'shop', name: 'oss-legacy' },
+      spec: { hosts: ['oss-cn-beijing.aliyuncs.com'], ports: [{ number: 443, name: 'http', protocol: 'HTTP' }, { number: 8443, name: 'alt', protocol: 'TLS' }] },
+    });
+
+    it('explains each in the one deny message, with the fix, and notes a stale view once', () => {
+      expect(verdictFor(entry, { undeclaredPortsAction: 'deny' }, true, [legacy])).toEqual({
+        denyMessage:
+          'ServiceEntry shop/oss is rejected for 3 reasons: ' +
+          '(1) a host declared by several auto-allocated ServiceEntries gets one virtual IP per entry, and DNS answers with only one, ' +
+          'so ports that not every entry declares fail (istio/istio#55266): ' +
+          'spec.hosts[0] "oss-cn-beijing.aliyuncs.com" also in shop/oss-legacy (unreliable ports: 80,8443). ' +
+          'Fix: declare each host in a single ServiceEntry that lists all its ports. ' +
+          '(2) ServiceEntries that declare one host and port with different protocols conflict, and Istio applies only one protocol: ' +
+          'spec.ports[1] "oss-cn-beijing.aliyuncs.com":443 (TLS here, HTTP in shop/oss-legacy). ' +
+          'Fix: use the same protocol for a host and port in every ServiceEntry. ' +
+          '(3) a plain-HTTP port forwarded to 443 sends plaintext to a TLS server unless a DestinationRule originates TLS on it: ' +
+          'spec.ports[0] "oss-cn-beijing.aliyuncs.com":80. ' +
+          'Fix: add a DestinationRule for the host whose trafficPolicy.portLevelSettings sets tls.mode: SIMPLE for that port, ' +
+          'or declare the port with protocol TLS and let clients speak TLS. ' +
+          'Note: the cluster view may be stale.',
+        warnings: [],
+      });
+    });
+
+    it('warns by default, one short line per finding', () => {
+      const { denyMessage, warnings } = verdictFor(entry, {}, false, [legacy]);
+      expect(denyMessage).toBeUndefined();
+      expect(warnings).toEqual([
+        'oss-cn-beijing.aliyuncs.com is also declared by shop/oss-legacy: ports 80,8443 unreliable (istio#55266)',
+        'oss-cn-beijing.aliyuncs.com:443 is TLS here but HTTP in shop/oss-legacy; Istio applies only one',
+        'oss-cn-beijing.aliyuncs.com:80 sends plain HTTP to port 443; no DestinationRule sets tls.mode SIMPLE',
+      ]);
+      for (const warning of warnings) expect(warning.length).toBeLessThan(120);
+    });
+
+    it('lists every host and port of a rule in its one explanation', () => {
+      const twoHosts = serviceEntry(ossDemo, { spec: { hosts: ['oss-cn-beijing.aliyuncs.com', 'oss-cn-hangzhou.aliyuncs.com'] } });
+      const { denyMessage } = verdictFor(twoHosts, { undeclaredPortsAction: 'deny' });
+      expect(denyMessage).toBe(
+        'ServiceEntry external/demo is rejected: a plain-HTTP port forwarded to 443 sends plaintext to a TLS server unless a DestinationRule originates TLS on it: ' +
+          'spec.ports[0] "oss-cn-beijing.aliyuncs.com":80, spec.ports[0] "oss-cn-hangzhou.aliyuncs.com":80. ' +
+          'Fix: add a DestinationRule for the host whose trafficPolicy.portLevelSettings sets tls.mode: SIMPLE for that port, ' +
+          'or declare the port with protocol TLS and let clients speak TLS.',
+      );
     });
   });
 
