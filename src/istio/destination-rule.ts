@@ -2,6 +2,7 @@
 // which host it applies to, who can see it, and which TLS mode it sets per port. Like toServiceEntryView it
 // reads whatever arrived (watch event, YAML file) and never throws: unusable values are skipped.
 import { normalizeHost } from './hosts.js';
+import { field, isDict, portNumber, text } from './read.js';
 
 export interface DestinationRuleView {
   namespace: string;
@@ -20,26 +21,6 @@ export interface DestinationRuleView {
   portTlsModes: Readonly<Record<number, string | null>>;
   uid?: string;
   resourceVersion?: string;
-}
-
-type Dict = Record<string, unknown>;
-
-function isDict(value: unknown): value is Dict {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Own properties only, so keys like `constructor` or `__proto__` never reach into a prototype. */
-function field(object: unknown, key: string): unknown {
-  return isDict(object) && Object.hasOwn(object, key) ? object[key] : undefined;
-}
-
-function text(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-function portNumber(value: unknown): number | undefined {
-  const port = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
-  return Number.isInteger(port) && port >= 1 && port <= 65535 ? port : undefined;
 }
 
 /** A list written as a single value is read as a one-item list, as toServiceEntryView does. */

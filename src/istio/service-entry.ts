@@ -1,6 +1,7 @@
 // A tolerant, normalized view of a networking.istio.io ServiceEntry. The input is whatever arrived in an
 // AdmissionReview or a YAML file, so every field is read defensively: unusable values are skipped, never thrown on.
 import { sameHost } from './hosts.js';
+import { field, isDict, portNumber, text } from './read.js';
 
 export type Resolution = 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN' | 'DYNAMIC_DNS';
 
@@ -33,27 +34,6 @@ export interface ServiceEntryView {
   annotations: Record<string, string>;
   uid?: string;
   resourceVersion?: string;
-}
-
-type Dict = Record<string, unknown>;
-
-function isDict(value: unknown): value is Dict {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Own properties only, so keys like `constructor` or `__proto__` never reach into a prototype. */
-function field(object: unknown, key: string): unknown {
-  return isDict(object) && Object.hasOwn(object, key) ? object[key] : undefined;
-}
-
-function text(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-/** Ports arrive as numbers, or as strings from hand-written YAML; only 1-65535 is usable. */
-function portNumber(value: unknown): number | undefined {
-  const port = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
-  return Number.isInteger(port) && port >= 1 && port <= 65535 ? port : undefined;
 }
 
 /** A list field that someone wrote as a single value is read as a one-item list at the field's own path. */
