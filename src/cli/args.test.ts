@@ -1,0 +1,78 @@
+import { describe, expect, it } from '@jest/globals';
+import { parseCommandLine, UsageError } from './args.js';
+
+const DEFAULTS = { settings: { expectedPorts: [80, 443], undeclaredPortsAction: 'warn' }, mode: 'agent' };
+
+describe('parseCommandLine', () => {
+  it.each([
+    [['--help'], { command: 'help', topic: 'main' }],
+    [['-h'], { command: 'help', topic: 'main' }],
+    [['help'], { command: 'help', topic: 'main' }],
+    [['help', 'audit'], { command: 'help', topic: 'audit' }],
+    [['check', '--help'], { command: 'help', topic: 'check' }],
+    [['audit', '-h'], { command: 'help', topic: 'audit' }],
+    [['--version'], { command: 'version' }],
+  ])('%j', (argv, command) => {
+    expect(parseCommandLine(argv, {})).toEqual(command);
+  });
+
+  it('reads check’s options, repeatable ones included, and reads stdin once', () => {
+    expect(parseCommandLine(['check', '-f', 'a.yaml', '--filename=dir', '-f', '-', '-f', '-', '-n', 'team', '--opted-in', 'shop', '--opted-in', 'shop', '-ojson'], {})).toEqual({
+      command: 'check',
+      files: ['a.yaml', 'dir', '-'],
+      namespace: 'team',
+      optedIn: ['shop'],
+      output: 'json',
+      ...DEFAULTS,
+    });
+  });
+
+  it('reads audit’s options', () => {
+    expect(parseCommandLine(['audit', '--kubeconfig', '/k', '--context', 'prod', '--progress', '-o', 'policyreport'], {})).toEqual({
+      command: 'audit',
+      kubeconfig: '/k',
+      context: 'prod',
+      progress: true,
+      output: 'policyreport',
+      ...DEFAULTS,
+    });
+    expect(parseCommandLine(['audit'], {})).toEqual({ command: 'audit', progress: false, output: 'text', ...DEFAULTS });
+  });
+
+  it.each([
+    ['defaults', [], {}, DEFAULTS],
+    ['the environment', [], { EXPECTED_PORTS: '443, 80,9444', UNDECLARED_PORTS_ACTION: 'deny', AUTO_ALLOCATE_MODE: 'controller' }, { settings: { expectedPorts: [80, 443, 9444], undeclaredPortsAction: 'deny' }, mode: 'controller' }],
+    ['flags over the environment', ['--expected-ports', '8080', '--undeclared-ports-action', 'warn', '--auto-allocate-mode', 'agent'], { EXPECTED_PORTS: '1', UNDECLARED_PORTS_ACTION: 'deny', AUTO_ALLOCATE_MODE: 'controller' }, { settings: { expectedPorts: [8080], undeclaredPortsAction: 'warn' }, mode: 'agent' }],
+    ['no server settings', [], { PORT: 'x', LOG_LEVEL: 'LOUD', SHUTDOWN_DELAY_SECONDS: '-1' }, DEFAULTS],
+  ])('takes rule settings from %s', (_, flags, env, expected) => {
+    expect(parseCommandLine(['check', '-f', 'x', ...flags], env)).toMatchObject(expected);
+    expect(parseCommandLine(['audit', ...flags], env)).toMatchObject(expected);
+  });
+
+  it.each([
+    [[], {}, 'no command given', 'main'],
+    [['--bogus'], {}, "Unknown option '--bogus'", 'main'],
+    [['deploy'], {}, 'unknown command "deploy"', 'main'],
+    [['check'], {}, 'no input: give -f FILE, -f DIR or -f - (stdin)', 'check'],
+    [['check', '-f'], {}, "Option '-f, --filename <value>' argument missing", 'check'],
+    [['check', '-f', ''], {}, '-f: empty file name', 'check'],
+    [['check', '-f', 'x', 'y'], {}, 'unexpected argument "y" (give files with -f)', 'check'],
+    [['check', '-f', 'x', '--opted-in', 'Shop'], {}, '--opted-in: "Shop" is not a namespace name', 'check'],
+    [['check', '-f', 'x', '-o', 'yaml'], {}, '--output: "yaml" is not one of text, json, policyreport', 'check'],
+    [['check', '-f', 'x', '--expected-ports', '0'], {}, '--expected-ports: "0" is not a port number (1-65535); expected a comma-separated list like "80,443"', 'check'],
+    [['check', '-f', 'x'], { UNDECLARED_PORTS_ACTION: 'block' }, 'UNDECLARED_PORTS_ACTION: "block" is not one of warn, deny', 'check'],
+    [['audit', '--kubeconfig='], {}, '--kubeconfig: empty path', 'audit'],
+    [['audit', 'prod'], {}, 'unexpected argument "prod"', 'audit'],
+    [['audit', '-f', 'x'], {}, "Unknown option '-f'", 'audit'],
+  ])('rejects %j', (argv, env, message, topic) => {
+    let error: unknown;
+    try {
+      parseCommandLine(argv, env);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).message.startsWith(message)).toBe(true);
+    expect((error as UsageError).topic).toBe(topic);
+  });
+});
