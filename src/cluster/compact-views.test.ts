@@ -1,7 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { destinationRule, ossDemo, serviceEntry } from '../../test/fixtures/service-entries.js';
 import { toServiceEntryView } from '../istio/service-entry.js';
-import { LAST_APPLIED_ANNOTATION, ViewCompactor } from './compact-views.js';
+import { ViewCompactor } from './compact-views.js';
+
+const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
+const AUTOALLOCATE = 'networking.istio.io/enable-autoallocate-ip';
 import { HostIndex } from './host-index.js';
 
 const lastApplied = JSON.stringify(ossDemo);
@@ -9,7 +12,7 @@ const lastApplied = JSON.stringify(ossDemo);
 describe('ViewCompactor', () => {
   it('copies a ServiceEntry view field for field', () => {
     const view = serviceEntry(ossDemo, {
-      metadata: { uid: 'u-1', resourceVersion: '7', labels: { team: 'storage' }, annotations: { 'egress-guard.io/expected-ports': '80,443' } },
+      metadata: { uid: 'u-1', resourceVersion: '7', labels: { [AUTOALLOCATE]: 'false' }, annotations: { 'egress-guard.io/expected-ports': '80,443' } },
       spec: { exportTo: ['.'], addresses: ['240.0.0.10'] },
     });
     const copy = new ViewCompactor().serviceEntry(view);
@@ -17,9 +20,16 @@ describe('ViewCompactor', () => {
     expect(copy).not.toBe(view);
   });
 
-  it("drops kubectl's last-applied copy of the object and nothing else", () => {
-    const view = serviceEntry(ossDemo, { metadata: { annotations: { [LAST_APPLIED_ANNOTATION]: lastApplied, owner: 'storage' } } });
-    expect({ ...new ViewCompactor().serviceEntry(view).annotations }).toEqual({ owner: 'storage' });
+  it('keeps only the label and annotation the rules read', () => {
+    const view = serviceEntry(ossDemo, {
+      metadata: {
+        labels: { team: 'storage', [AUTOALLOCATE]: 'false' },
+        annotations: { [LAST_APPLIED_ANNOTATION]: lastApplied, owner: 'storage', 'egress-guard.io/expected-ports': '443' },
+      },
+    });
+    const copy = new ViewCompactor().serviceEntry(view);
+    expect({ ...copy.labels }).toEqual({ [AUTOALLOCATE]: 'false' });
+    expect({ ...copy.annotations }).toEqual({ 'egress-guard.io/expected-ports': '443' });
   });
 
   it('shares one frozen empty list and one frozen null-prototype map between views', () => {
@@ -34,12 +44,11 @@ describe('ViewCompactor', () => {
     expect(Object.getPrototypeOf(a?.labels)).toBeNull();
   });
 
-  it('keeps label maps null-prototype, so a __proto__ label stays data', () => {
-    const view = toServiceEntryView(JSON.parse('{"metadata":{"name":"x","labels":{"__proto__":"yes","a":"b"}}}'));
+  it('keeps label maps null-prototype, and a __proto__ label never reaches them', () => {
+    const view = toServiceEntryView(JSON.parse(`{"metadata":{"name":"x","labels":{"__proto__":"yes","${AUTOALLOCATE}":"false"}}}`));
     const copy = new ViewCompactor().serviceEntry(view);
     expect(Object.getPrototypeOf(copy.labels)).toBeNull();
-    expect(copy.labels['__proto__']).toBe('yes');
-    expect(Object.keys(copy.labels)).toEqual(['__proto__', 'a']);
+    expect(Object.keys(copy.labels)).toEqual([AUTOALLOCATE]);
   });
 
   it('copies a DestinationRule view field for field', () => {

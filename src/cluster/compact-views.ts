@@ -1,13 +1,16 @@
 // Stored views are copied into a compact form: at 100,000 ServiceEntries every duplicated small string and
-// every empty map counts. The copy is equal to the input in every field the rules read.
+// every empty map counts. The copy is equal to the input in every field the rules read, and keeps nothing else.
 import type { DestinationRuleView } from '../istio/destination-rule.js';
 import type { ServiceEntryView } from '../istio/service-entry.js';
+import { AUTOALLOCATE_LABEL, EXPECTED_PORTS_ANNOTATION } from '../rules/undeclared-ports.js';
 
 /**
- * kubectl's full JSON copy of the object: often larger than the rest of the view, and read by no rule.
- * It is the one thing the index drops.
+ * The only metadata keys any rule reads from a stored ServiceEntry. Everything else (kubectl's last-applied
+ * copy of the whole object above all, team labels, Helm annotations) costs memory at 100,000 entries and
+ * changes no verdict, so the index keeps just these. A rule that starts reading another key adds it here.
  */
-export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
+export const RULE_LABELS: readonly string[] = [AUTOALLOCATE_LABEL];
+export const RULE_ANNOTATIONS: readonly string[] = [EXPECTED_PORTS_ANNOTATION];
 
 const EMPTY_LIST: string[] = Object.freeze([]) as unknown as string[];
 const EMPTY_MAP: Record<string, string> = Object.freeze(Object.create(null)) as Record<string, string>;
@@ -31,8 +34,8 @@ export class ViewCompactor {
     return intern ? values.map((value) => this.intern(value)) : [...values];
   }
 
-  private map(values: Readonly<Record<string, string>>, drop?: string): Record<string, string> {
-    const keys = Object.keys(values).filter((key) => key !== drop);
+  private map(values: Readonly<Record<string, string>>, keep: readonly string[]): Record<string, string> {
+    const keys = keep.filter((key) => Object.hasOwn(values, key));
     if (keys.length === 0) return EMPTY_MAP;
     const copy: Record<string, string> = Object.create(null);
     for (const key of keys) copy[this.intern(key)] = values[key] ?? '';
@@ -54,8 +57,8 @@ export class ViewCompactor {
       resolution: this.intern(view.resolution),
       addresses: this.list(view.addresses, false),
       exportTo: this.list(view.exportTo, true),
-      labels: this.map(view.labels),
-      annotations: this.map(view.annotations, LAST_APPLIED_ANNOTATION),
+      labels: this.map(view.labels, RULE_LABELS),
+      annotations: this.map(view.annotations, RULE_ANNOTATIONS),
       ...(view.uid === undefined ? {} : { uid: view.uid }),
       ...(view.resourceVersion === undefined ? {} : { resourceVersion: view.resourceVersion }),
     };
