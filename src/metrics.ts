@@ -8,6 +8,9 @@ export interface Metrics {
   findings: Counter<'webhook' | 'rule'>;
   rejectedRequests: Counter<'status'>;
   ready: Gauge;
+  /** Seconds until the served certificate's notAfter; negative once it has expired. */
+  tlsCertificateExpiry: Gauge;
+  tlsReloads: Counter<'result'>;
 }
 
 export function createMetrics(): Metrics {
@@ -46,5 +49,24 @@ export function createMetrics(): Metrics {
       help: '1 when /readyz answers ready.',
       registers: [registry],
     }),
+    tlsCertificateExpiry: new Gauge({
+      name: 'egress_guard_tls_certificate_expiry_seconds',
+      help: 'Seconds until the served TLS certificate expires (negative once expired); updated on load and every re-check.',
+      registers: [registry],
+    }),
+    tlsReloads: reloadCounter(registry),
   };
+}
+
+/** Both results start at 0, so a rate() or an alert on `rejected` works before the first rotation. */
+function reloadCounter(registry: Registry): Counter<'result'> {
+  const counter = new Counter({
+    name: 'egress_guard_tls_reloads_total',
+    help: 'Changed TLS files seen by the certificate reloader, by result: success (now served) or rejected (each refused version counted once).',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  counter.inc({ result: 'success' }, 0);
+  counter.inc({ result: 'rejected' }, 0);
+  return counter;
 }

@@ -1,14 +1,17 @@
 // Process-level wiring shared by the production entry point (main.ts) and `npm start` (dev.ts):
 // configuration, certificate files, signals and exit codes.
-import { readFile } from 'node:fs/promises';
 import { ConfigError, loadConfig, type Config, type Env } from './config.js';
 import { createLogger, type Logger } from './log.js';
-import { startServer, type RunningServer, type TlsMaterial } from './server.js';
+import { startServer, type RunningServer } from './server.js';
+import { readTlsFiles, tlsFilesOf } from './tls/certificate.js';
 
 export interface RunOptions {
   /** Runs before the certificate files are read: `npm start` makes development certificates here. */
   prepare?: (config: Config, logger: Logger) => Promise<void>;
 }
+
+/** After a stop, a handle someone forgot to close must not keep the pod Terminating until SIGKILL: exit anyway. */
+const EXIT_GRACE_MS = 1000;
 
 export async function run(env: Env, options: RunOptions = {}): Promise<RunningServer | undefined> {
   let config: Config;
@@ -22,8 +25,10 @@ export async function run(env: Env, options: RunOptions = {}): Promise<RunningSe
   const logger = createLogger(config.logLevel);
   try {
     await options.prepare?.(config, logger);
-    const tls = await readTls(config);
-    const server = await startServer({ config, logger }, tls);
+    // Certificates are only ever read, never created, on this path; a missing file stops the server with its path.
+    const certificateFiles = tlsFilesOf(config);
+    const tls = await readTlsFiles(certificateFiles);
+    const server = await startServer({ config, logger, certificateFiles }, tls);
     logger.info(
       { admission: server.admissionUrl, ops: server.opsUrl, autoAllocateMode: config.autoAllocateMode, cluster: 'none' },
       'egress-guard is serving; without a cluster connection it checks each object on its own',
@@ -36,22 +41,9 @@ export async function run(env: Env, options: RunOptions = {}): Promise<RunningSe
   }
 }
 
-/** Certificates are only ever read here; a missing file stops the server with the path in the message. */
-async function readTls(config: Config): Promise<TlsMaterial> {
-  const read = (path: string, setting: string) =>
-    readFile(path).catch((error: NodeJS.ErrnoException) => {
-      throw new Error(`cannot read ${setting} ${path}: ${error.code ?? error.message}`);
-    });
-  const [cert, key, clientCa] = await Promise.all([
-    read(config.tlsCertFile, 'TLS_CERT_FILE'),
-    read(config.tlsKeyFile, 'TLS_KEY_FILE'),
-    config.clientCaFile ? read(config.clientCaFile, 'CLIENT_CA_FILE') : undefined,
-  ]);
-  return { cert, key, ...(clientCa ? { clientCa } : {}) };
-}
-
 /**
- * SIGTERM: say not-ready first, keep answering for the shutdown delay so the Service's endpoints drop us,
+ * SIGTERM: say not-ready first and keep answering for the shutdown delay so the Service's endpoints drop us,
+ * meanwhile closing each keep-alive connection after its next response so the API server reconnects elsewhere;
  * then stop accepting and let in-flight reviews finish. SIGINT (a person at a terminal) skips the delay.
  */
 function stopOnSignals(server: RunningServer, config: Config, logger: Logger): void {
@@ -61,12 +53,20 @@ function stopOnSignals(server: RunningServer, config: Config, logger: Logger): v
     stopping = true;
     const delaySeconds = signal === 'SIGTERM' ? config.shutdownDelaySeconds : 0;
     server.readiness.set('shutdown', false, `received ${signal}`);
+    server.drain();
     logger.info({ signal, delaySeconds }, 'shutting down: readiness is false, draining');
     await new Promise((resolve) => setTimeout(resolve, delaySeconds * 1000));
-    await server.close();
-    logger.info({ signal }, 'stopped');
-    logger.flush();
-    process.exitCode = 0;
+    try {
+      await server.close();
+      logger.info({ signal }, 'stopped');
+      process.exitCode = 0;
+    } catch (error) {
+      logger.error({ problem: (error as Error).message }, 'could not stop cleanly');
+      process.exitCode = 1;
+    }
+    setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
+    // Log lines are written in batches: write out the last ones (pino's exit hook would too, if the timer fires first).
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
   };
   process.once('SIGTERM', (signal) => void stop(signal));
   process.once('SIGINT', (signal) => void stop(signal));

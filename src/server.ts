@@ -1,5 +1,7 @@
 // Assembles the two listeners from a Config. No process-level concerns here (signals, exit codes): see run.ts.
 import type { FastifyInstance } from 'fastify';
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Config } from './config.js';
 import type { Webhook } from './admission/webhook.js';
 import { buildAdmissionApp } from './http/admission-app.js';
@@ -8,15 +10,20 @@ import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Readiness } from './readiness.js';
 import { objectAtHandView } from './rules/object-at-hand.js';
+import { CertificateReloader, certificateSummary, recordCertificate } from './tls/certificate-reloader.js';
+import { inspectCertificate, secureContextOptions, validityProblem, type TlsFiles, type TlsMaterial } from './tls/certificate.js';
 import { podMutator } from './webhooks/mutate-pods.js';
 import { serviceEntryValidator, type ClusterViewFor } from './webhooks/validate-serviceentries.js';
 
-export interface TlsMaterial {
-  cert: string | Buffer;
-  key: string | Buffer;
-  /** Client CA: when present, the API server must present a certificate signed by it. */
-  clientCa?: string | Buffer;
-}
+export type { TlsMaterial } from './tls/certificate.js';
+
+/** Node's default, stated so it is a decision: a review's headers are a few hundred bytes; more gets 431. */
+const MAX_HEADER_BYTES = 16 * 1024;
+/**
+ * How long close() waits for in-flight reviews before cutting their connections. The webhooks' timeoutSeconds is
+ * 5 (deploy/base/webhooks.yaml): by then the API server has given up on them anyway.
+ */
+const DRAIN_TIMEOUT_MS = 10_000;
 
 export interface ServerParts {
   config: Config;
@@ -25,6 +32,8 @@ export interface ServerParts {
   readiness?: Readiness;
   /** The cluster-wide index when a cluster is reachable; the object at hand otherwise. */
   clusterViewFor?: ClusterViewFor;
+  /** The files the TLS material was read from: when given, renewed files are served without a restart. */
+  certificateFiles?: TlsFiles;
 }
 
 export interface RunningServer {
@@ -34,6 +43,9 @@ export interface RunningServer {
   readiness: Readiness;
   admissionUrl: string;
   opsUrl: string;
+  /** From now on every response says `Connection: close`, so keep-alive clients reconnect (to another replica). */
+  drain(): void;
+  /** Stops accepting, lets in-flight reviews finish (up to DRAIN_TIMEOUT_MS), closes keep-alive connections, stops watching files. */
   close(): Promise<void>;
 }
 
@@ -47,21 +59,44 @@ export async function startServer(parts: ServerParts, tls: TlsMaterial): Promise
   const metrics = parts.metrics ?? createMetrics();
   const readiness = parts.readiness ?? new Readiness();
   readiness.set('listening', false, 'starting');
+  // A key from another certificate fails here with the reason, instead of deep inside tls.createServer.
+  const certificate = inspectCertificate(tls);
+  const late = validityProblem(certificate);
+  // Served anyway: refusing to start would not make the API server trust it, and a renewal is picked up below.
+  if (late !== undefined) logger.error({ problem: late, ...certificateSummary(certificate) }, 'serving a TLS certificate the API server will refuse');
+  recordCertificate(metrics, certificate);
+
   const admission = buildAdmissionApp({
     webhooks: buildWebhooks(config, parts.clusterViewFor),
     logger,
     metrics,
     bodyLimitBytes: config.bodyLimitBytes,
-    https: {
-      cert: tls.cert,
-      key: tls.key,
-      ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
-    },
+    https: httpsOptions(tls),
   });
   const ops = buildOpsApp({ logger, metrics, readiness });
   const admissionUrl = await admission.listen({ port: config.port, host: config.host });
   const opsUrl = await ops.listen({ port: config.opsPort, host: config.host });
+
+  const reloader = parts.certificateFiles
+    ? new CertificateReloader({
+        files: parts.certificateFiles,
+        current: certificate,
+        apply: (options) => (admission.server as unknown as HttpsServer).setSecureContext(options),
+        logger,
+        metrics,
+      })
+    : undefined;
+  reloader?.start();
   readiness.set('listening', true);
+
+  // Every response from then on carries `Connection: close`, so Node closes the connection after it. A listener of
+  // the Node server added only when draining starts, rather than a fastify hook run for every review until then.
+  let draining = false;
+  const drain = () => {
+    if (draining) return;
+    draining = true;
+    admission.server.prependListener('request', (_request, response) => response.setHeader('connection', 'close'));
+  };
   return {
     admission,
     ops,
@@ -69,9 +104,38 @@ export async function startServer(parts: ServerParts, tls: TlsMaterial): Promise
     readiness,
     admissionUrl,
     opsUrl,
+    drain,
     async close() {
+      drain();
+      reloader?.stop();
+      // The listener first, fastify after: once fastify is closing it answers 503 (return503OnClosing), and a
+      // review on a connection already accepted must be answered, not failed.
+      await closeListener(admission.server, DRAIN_TIMEOUT_MS);
       await admission.close();
       await ops.close();
     },
+  };
+}
+
+/**
+ * Stops accepting and resolves once every connection has ended: Node closes the idle keep-alive ones, the busy
+ * ones close after their response (which says `Connection: close` by then); any still open after `timeoutMs` are cut.
+ */
+function closeListener(server: HttpServer, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const cut = setTimeout(() => server.closeAllConnections(), timeoutMs);
+    server.close(() => {
+      clearTimeout(cut);
+      resolve();
+    });
+  });
+}
+
+function httpsOptions(tls: TlsMaterial): HttpsServerOptions {
+  return {
+    ...secureContextOptions(tls),
+    // With a client CA, only the API server (holding a certificate signed by it) completes the handshake.
+    ...(tls.clientCa ? { requestCert: true, rejectUnauthorized: true } : {}),
+    maxHeaderSize: MAX_HEADER_BYTES,
   };
 }
