@@ -1,5 +1,5 @@
 // The one place configuration is read. Everything else receives a Config value.
-import type { UndeclaredPortsAction } from './rules/types.js';
+import type { RuleSettings, UndeclaredPortsAction } from './rules/types.js';
 
 export type AutoAllocateMode = 'agent' | 'controller';
 
@@ -66,6 +66,11 @@ export function loadConfig(env: Env): Config {
     bodyLimitBytes: DEFAULTS.bodyLimitBytes,
     shutdownDelaySeconds: secondsFrom(env, 'SHUTDOWN_DELAY_SECONDS', DEFAULTS.shutdownDelaySeconds),
   };
+}
+
+/** What the rules need of the configuration; one object, so caches keyed on it (HostIndex) stay warm. */
+export function ruleSettingsOf(config: Config): RuleSettings {
+  return { expectedPorts: config.expectedPorts, undeclaredPortsAction: config.undeclaredPortsAction };
 }
 
 /** "80,443, 9444" -> [80, 443, 9444]; shared with the ServiceEntry annotation egress-guard.io/expected-ports. */

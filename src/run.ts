@@ -1,7 +1,10 @@
 // Process-level wiring shared by the production entry point (main.ts) and `npm start` (dev.ts):
 // configuration, certificate files, signals and exit codes.
-import { ConfigError, loadConfig, type Config, type Env } from './config.js';
+import { connectCluster } from './cluster/connect.js';
+import { ConfigError, loadConfig, ruleSettingsOf, type Config, type Env } from './config.js';
 import { createLogger, type Logger } from './log.js';
+import { createMetrics } from './metrics.js';
+import { Readiness } from './readiness.js';
 import { startServer, type RunningServer } from './server.js';
 import { readTlsFiles, tlsFilesOf } from './tls/certificate.js';
 
@@ -28,12 +31,21 @@ export async function run(env: Env, options: RunOptions = {}): Promise<RunningSe
     // Certificates are only ever read, never created, on this path; a missing file stops the server with its path.
     const certificateFiles = tlsFilesOf(config);
     const tls = await readTlsFiles(certificateFiles);
-    const server = await startServer({ config, logger, certificateFiles }, tls);
-    logger.info(
-      { admission: server.admissionUrl, ops: server.opsUrl, autoAllocateMode: config.autoAllocateMode, cluster: 'none' },
-      'egress-guard is serving; without a cluster connection it checks each object on its own',
+    const metrics = createMetrics();
+    const readiness = new Readiness();
+    const settings = ruleSettingsOf(config);
+    // With a kubeconfig or in-cluster credentials, cross-object rules read a watch-backed index; without, each
+    // object is checked on its own. The watch starts before listening; /readyz waits for its first full list.
+    const cluster = await connectCluster({ env, logger, metrics, readiness, settings });
+    const server = await startServer(
+      { config, logger, certificateFiles, metrics, readiness, settings, ...(cluster ? { clusterViewFor: cluster.clusterViewFor } : {}) },
+      tls,
     );
-    stopOnSignals(server, config, logger);
+    logger.info(
+      { admission: server.admissionUrl, ops: server.opsUrl, autoAllocateMode: config.autoAllocateMode, cluster: cluster ? 'watching' : 'none' },
+      'egress-guard is serving',
+    );
+    stopOnSignals(server, config, logger, () => cluster?.stop());
     return server;
   } catch (error) {
     logger.fatal({ problem: (error as Error).message }, 'egress-guard could not start');
@@ -46,7 +58,7 @@ export async function run(env: Env, options: RunOptions = {}): Promise<RunningSe
  * meanwhile closing each keep-alive connection after its next response so the API server reconnects elsewhere;
  * then stop accepting and let in-flight reviews finish. SIGINT (a person at a terminal) skips the delay.
  */
-function stopOnSignals(server: RunningServer, config: Config, logger: Logger): void {
+function stopOnSignals(server: RunningServer, config: Config, logger: Logger, stopCluster: () => void): void {
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -57,6 +69,7 @@ function stopOnSignals(server: RunningServer, config: Config, logger: Logger): v
     logger.info({ signal, delaySeconds }, 'shutting down: readiness is false, draining');
     await new Promise((resolve) => setTimeout(resolve, delaySeconds * 1000));
     try {
+      stopCluster();
       await server.close();
       logger.info({ signal }, 'stopped');
       process.exitCode = 0;

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 'node:https';
-import type { Config } from './config.js';
+import { ruleSettingsOf, type Config } from './config.js';
 import type { Webhook } from './admission/webhook.js';
 import { buildAdmissionApp } from './http/admission-app.js';
 import { buildOpsApp } from './http/ops-app.js';
@@ -10,6 +10,7 @@ import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Readiness } from './readiness.js';
 import { objectAtHandView } from './rules/object-at-hand.js';
+import type { RuleSettings } from './rules/types.js';
 import { CertificateReloader, certificateSummary, recordCertificate } from './tls/certificate-reloader.js';
 import { inspectCertificate, secureContextOptions, validityProblem, type TlsFiles, type TlsMaterial } from './tls/certificate.js';
 import { podMutator } from './webhooks/mutate-pods.js';
@@ -32,6 +33,8 @@ export interface ServerParts {
   readiness?: Readiness;
   /** The cluster-wide index when a cluster is reachable; the object at hand otherwise. */
   clusterViewFor?: ClusterViewFor;
+  /** Shared with the cluster index's metrics, so both read one settings object. */
+  settings?: RuleSettings;
   /** The files the TLS material was read from: when given, renewed files are served without a restart. */
   certificateFiles?: TlsFiles;
 }
@@ -49,8 +52,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function buildWebhooks(config: Config, clusterViewFor: ClusterViewFor = objectAtHandView): Webhook[] {
-  const settings = { expectedPorts: config.expectedPorts, undeclaredPortsAction: config.undeclaredPortsAction };
+export function buildWebhooks(
+  config: Config,
+  clusterViewFor: ClusterViewFor = objectAtHandView,
+  settings: RuleSettings = ruleSettingsOf(config),
+): Webhook[] {
   return [podMutator(config.autoAllocateMode), serviceEntryValidator(settings, clusterViewFor)];
 }
 
@@ -67,7 +73,7 @@ export async function startServer(parts: ServerParts, tls: TlsMaterial): Promise
   recordCertificate(metrics, certificate);
 
   const admission = buildAdmissionApp({
-    webhooks: buildWebhooks(config, parts.clusterViewFor),
+    webhooks: buildWebhooks(config, parts.clusterViewFor, parts.settings),
     logger,
     metrics,
     bodyLimitBytes: config.bodyLimitBytes,
