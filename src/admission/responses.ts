@@ -1,6 +1,7 @@
 // Allowed / Denied / Patched, after controller-runtime's pkg/webhook/admission helpers.
 import type { Operation as JsonPatchOperation } from 'fast-json-patch';
 import type { AdmissionResponse } from './types.js';
+import { warningText } from './warning-text.js';
 
 export type Answer = Omit<AdmissionResponse, 'uid'>;
 
@@ -24,5 +25,5 @@ export function patched(patch: readonly JsonPatchOperation[], warnings: readonly
 }
 
 function withWarnings(answer: Answer, warnings: readonly string[]): Answer {
-  return warnings.length === 0 ? answer : { ...answer, warnings: [...warnings] };
+  return warnings.length === 0 ? answer : { ...answer, warnings: warnings.map(warningText) };
 }

@@ -28,11 +28,4 @@ export function describeJsonType(value: unknown): string {
   return `${/^[aeiou]/.test(typeof value) ? 'an' : 'a'} ${typeof value}`;
 }
 
-/**
- * User-supplied text as shown in a warning: control characters escaped (a warning travels in an HTTP
- * header and prints as one line) and shortened to `max`, with an ellipsis showing the cut.
- */
-export function clip(text: string, max: number): string {
-  const printable = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => JSON.stringify(char).slice(1, -1));
-  return printable.length <= max ? printable : `${printable.slice(0, Math.max(0, max - 1)).trimEnd()}…`;
-}
+export { clipText as clip } from '../admission/warning-text.js';

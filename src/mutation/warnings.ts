@@ -1,10 +1,11 @@
 // Warning texts. kubectl prints each on its own "Warning: " line, so keep them under 120 characters and
 // make each say what egress-guard saw and what follows from it.
+import { MAX_WARNING_LENGTH } from '../admission/warning-text.js';
 import type { KeptKey } from './proxy-config.js';
 import { clip } from './json-shape.js';
 import { OPT_OUT_LABEL, OPT_OUT_VALUE } from './skip-reasons.js';
 
-export const MAX_WARNING_LENGTH = 119;
+export { MAX_WARNING_LENGTH };
 
 // Istio reads these proxyMetadata values with Go's strconv.ParseBool; anything else is false (the default).
 const GO_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
