@@ -99,7 +99,7 @@ describe('mergeProxyMetadata (properties)', () => {
         const plainNonStrings = isMap(written)
           ? written.items.filter((pair) => isScalar(pair.value) && pair.value.type === 'PLAIN' && goYamlPlainScalarType(String(pair.value.source)) !== 'string')
           : [];
-        if (plainNonStrings.length > 0) expect(result).toEqual({ kind: 'invalid', problem: expect.stringMatching(/^sets proxyMetadata\..* to unquoted .*; Istio needs a quoted string$/) });
+        if (plainNonStrings.length > 0) expect(result).toEqual({ kind: 'invalid', problem: expect.stringMatching(/^sets proxyMetadata\..* to unquoted .*; Istio needs a quoted string$/s) });
         else expect(result.kind).not.toBe('invalid');
       }),
       { numRuns: 400 },
