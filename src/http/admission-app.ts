@@ -1,5 +1,5 @@
 // The admission HTTP layer: transport, body limits and error mapping. Policy lives behind `dispatch`.
-import { fastify, LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { fastify, LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { SecureContextOptions } from 'node:tls';
 import { decodeReview, encodeReview } from '../admission/codec.js';
 import { dispatch, formatKind, type ReviewOutcome, type Webhook } from '../admission/webhook.js';
@@ -21,6 +21,9 @@ export function buildAdmissionApp(options: AdmissionAppOptions): FastifyInstance
     loggerInstance: options.logger,
     // One line per review, written below, instead of fastify's two per request.
     logController: new LogController({ disableRequestLogging: true }),
+    // Without request logging a reqId would correlate nothing: the few request.log lines use the server's logger
+    // as it is, instead of a pino child made for every request.
+    childLoggerFactory: (logger: FastifyBaseLogger) => logger,
     bodyLimit: options.bodyLimitBytes,
     // The API server gives up after the webhook's timeoutSeconds (at most 30); never hold a socket longer.
     requestTimeout: 30_000,
@@ -44,6 +47,7 @@ export function buildAdmissionApp(options: AdmissionAppOptions): FastifyInstance
   });
 
   for (const webhook of options.webhooks) {
+    const recorder = reviewRecorder(options, webhook);
     app.post(webhook.path, (request, reply) => {
       const started = process.hrtime.bigint();
       const decoded = decodeReview(request.body);
@@ -62,8 +66,7 @@ export function buildAdmissionApp(options: AdmissionAppOptions): FastifyInstance
         request.log.error({ err: error, uid: review.uid, webhook: webhook.name, ...identify(review) }, 'review failed');
         return reply.code(500).send({ error: 'InternalError', message: `egress-guard failed to review ${review.uid}; see its logs` });
       }
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      record(options, webhook, review, outcome, seconds);
+      recorder(review, outcome, Number(process.hrtime.bigint() - started) / 1e9);
       return reply.send(encodeReview(review.uid, outcome.answer));
     });
   }
@@ -83,34 +86,60 @@ function acceptJsonOnly(app: FastifyInstance, bodyLimit: number): void {
   });
 }
 
-function record(options: AdmissionAppOptions, webhook: Webhook, review: AdmissionRequest, outcome: ReviewOutcome, seconds: number): void {
-  const reason = outcome.reason ?? '';
-  options.metrics.reviews.inc({ webhook: webhook.name, decision: outcome.decision, reason });
-  options.metrics.reviewDuration.observe({ webhook: webhook.name }, seconds);
-  for (const rule of outcome.rules ?? []) options.metrics.findings.inc({ webhook: webhook.name, rule });
-  const line = {
-    uid: review.uid,
-    webhook: webhook.name,
-    kind: formatKind(review.kind),
-    ...identify(review),
-    operation: review.operation,
-    dryRun: review.dryRun === true,
-    decision: outcome.decision,
-    ...(outcome.reason ? { reason } : {}),
-    ...(outcome.rules?.length ? { rules: outcome.rules } : {}),
-    ...(outcome.answer.warnings?.length ? { warnings: outcome.answer.warnings.length } : {}),
-    durationMs: Math.round(seconds * 1e6) / 1e3,
+/**
+ * Metrics and the one log line of each review. Built once per webhook: its logger carries `webhook` already
+ * serialised, and the line is assembled field by field (no spreads), as this runs for every pod created.
+ */
+function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
+  const logger = options.logger.child({ webhook: webhook.name });
+  const durationLabels = { webhook: webhook.name };
+  return (review: AdmissionRequest, outcome: ReviewOutcome, seconds: number): void => {
+    const reason = outcome.reason ?? '';
+    options.metrics.reviews.inc({ webhook: webhook.name, decision: outcome.decision, reason });
+    options.metrics.reviewDuration.observe(durationLabels, seconds);
+    if (outcome.rules !== undefined) for (const rule of outcome.rules) options.metrics.findings.inc({ webhook: webhook.name, rule });
+    const line: ReviewLine = { uid: review.uid, kind: formatKind(review.kind) };
+    if (review.namespace) line.namespace = review.namespace;
+    const name = nameOf(review);
+    if (name !== undefined) line.name = name;
+    line.operation = review.operation;
+    line.dryRun = review.dryRun === true;
+    line.decision = outcome.decision;
+    if (outcome.reason) line.reason = reason;
+    if (outcome.rules?.length) line.rules = outcome.rules;
+    if (outcome.answer.warnings?.length) line.warnings = outcome.answer.warnings.length;
+    line.durationMs = Math.round(seconds * 1e6) / 1e3;
+    if (outcome.decision === 'misrouted') logger.error(line, 'review of a kind this webhook does not handle');
+    else logger.info(line, 'review');
   };
-  if (outcome.decision === 'misrouted') options.logger.error(line, 'review of a kind this webhook does not handle');
-  else options.logger.info(line, 'review');
 }
 
-/** namespace/name for the log line; pods from ReplicaSets have only generateName at admission. */
+interface ReviewLine {
+  uid: string;
+  kind: string;
+  namespace?: string;
+  name?: string;
+  operation?: string;
+  dryRun?: boolean;
+  decision?: string;
+  reason?: string;
+  rules?: readonly string[];
+  warnings?: number;
+  durationMs?: number;
+}
+
+/** namespace/name for a log line. */
 function identify(review: AdmissionRequest): { namespace?: string; name?: string } {
+  const name = nameOf(review);
+  return { ...(review.namespace ? { namespace: review.namespace } : {}), ...(name !== undefined ? { name } : {}) };
+}
+
+/** The object's name; pods from ReplicaSets have only generateName at admission, shown as `prefix-*`. */
+function nameOf(review: AdmissionRequest): string | undefined {
+  if (review.name) return review.name;
   const metadata = (review.object as { metadata?: { name?: unknown; generateName?: unknown } } | undefined)?.metadata;
-  const name = review.name || (typeof metadata?.name === 'string' && metadata.name) ||
-    (typeof metadata?.generateName === 'string' ? `${metadata.generateName}*` : undefined);
-  return { ...(review.namespace ? { namespace: review.namespace } : {}), ...(name ? { name } : {}) };
+  if (typeof metadata?.name === 'string' && metadata.name) return metadata.name;
+  return typeof metadata?.generateName === 'string' ? `${metadata.generateName}*` : undefined;
 }
 
 function reasonPhrase(status: number): string {

@@ -2,10 +2,14 @@
 import { allowed, patched } from '../admission/responses.js';
 import type { ReviewOutcome, Webhook } from '../admission/webhook.js';
 import type { AutoAllocateMode } from '../config.js';
-import { mergeProxyMetadata } from '../mutation/proxy-config.js';
+import { MergeCache, type Merge } from '../mutation/merge-cache.js';
 import { planPodMutation } from '../mutation/pod-mutation.js';
 
-export function podMutator(mode: AutoAllocateMode, merge: typeof mergeProxyMetadata = mergeProxyMetadata): Webhook {
+/**
+ * `merge` defaults to mergeProxyMetadata behind a bounded cache of its own: replicas of a Deployment carry the same
+ * annotation text, so a rollout of a hundred pods parses and edits the YAML once.
+ */
+export function podMutator(mode: AutoAllocateMode, merge: Merge = new MergeCache().merge): Webhook {
   return {
     name: 'mutate-pods',
     path: '/mutate/pods',

@@ -1,6 +1,7 @@
 // POST /validate/serviceentries: denies ServiceEntries that cannot work, warns about ports that will break.
 import { allowed, denied } from '../admission/responses.js';
 import type { ReviewOutcome, Webhook } from '../admission/webhook.js';
+import type { DestinationRuleView } from '../istio/destination-rule.js';
 import { toServiceEntryView, type ServiceEntryView } from '../istio/service-entry.js';
 import { evaluateServiceEntry } from '../rules/index.js';
 import { serviceEntryVerdict } from '../rules/verdict.js';
@@ -22,7 +23,7 @@ export function serviceEntryValidator(settings: RuleSettings, clusterViewFor: Cl
         return { answer: allowed(), decision: 'skipped', reason: 'operation' };
       }
       const entry = toServiceEntryView(request.object, request.namespace);
-      const findings = evaluateServiceEntry(entry, { settings, cluster: clusterViewFor(entry) });
+      const findings = evaluateServiceEntry(entry, { settings, cluster: answeringOnce(clusterViewFor(entry)) });
       const rules = [...new Set(findings.map((finding) => finding.rule))];
       const verdict = serviceEntryVerdict(entry, findings);
       if (verdict.denyMessage !== undefined) {
@@ -30,6 +31,37 @@ export function serviceEntryValidator(settings: RuleSettings, clusterViewFor: Cl
       }
       const decision = verdict.warnings.length > 0 ? 'warned' : 'allowed';
       return { answer: allowed(verdict.warnings), decision, rules };
+    },
+  };
+}
+
+/**
+ * Every rule walks the entry's hosts and asks the view about each: answer each question once per review. Admission
+ * reads the view synchronously, so within one review an answer cannot change. Maps are keyed by the strings the
+ * rules pass (the entry's own, whose hashes V8 keeps), so a repeated question costs two lookups.
+ */
+export function answeringOnce(view: ClusterView): ClusterView {
+  const entries = new Map<string, Map<string, readonly ServiceEntryView[]>>();
+  const rules = new Map<string | undefined, Map<string, readonly DestinationRuleView[]>>();
+  return {
+    stale: view.stale,
+    scope: view.scope,
+    serviceEntriesForHost(host, namespace) {
+      let byHost = entries.get(namespace);
+      if (byHost === undefined) entries.set(namespace, (byHost = new Map()));
+      let found = byHost.get(host);
+      if (found === undefined) byHost.set(host, (found = view.serviceEntriesForHost(host, namespace)));
+      return found;
+    },
+    destinationRulesForHost(host, namespace) {
+      let byHost = rules.get(namespace);
+      if (byHost === undefined) rules.set(namespace, (byHost = new Map()));
+      let found = byHost.get(host);
+      if (found === undefined) {
+        found = namespace === undefined ? view.destinationRulesForHost(host) : view.destinationRulesForHost(host, namespace);
+        byHost.set(host, found);
+      }
+      return found;
     },
   };
 }

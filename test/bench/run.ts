@@ -1,0 +1,362 @@
+// `npm run bench`: egress-guard as deployed (dist/src/main.js, real HTTPS, logging on) against the floor of a bare
+// fastify HTTPS server (baseline.ts), side by side; then a fixed 1,000 reviews/s run, startup-to-ready time, and
+// the cluster-wide index at 1,000 vs 100,000 ServiceEntries. Numbers are reported, never judged: exit 0 unless
+// something crashed. The last line printed is one JSON object with every figure.
+//
+// Environment: BENCH_SECONDS (per round and server, default 4), BENCH_ROUNDS (5), BENCH_CONNECTIONS (10),
+// BENCH_WARMUP_SECONDS (2), BENCH_RATE_SECONDS (10), BENCH_PAYLOADS (comma-separated ids, default all),
+// BENCH_PROFILE=1 (run both servers under --cpu-prof and print their self-time summaries),
+// BENCH_SKIP_INDEX=1 (skip the in-process index part).
+import { cpus, loadavg } from 'node:os';
+import { mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateCertificates } from '../../src/certs/generate.js';
+import { summarise } from './cpuprofile-summary.js';
+import { measureIndexCost, type IndexCostResult } from './index-cost.js';
+import { concat, load, median, percentile, type LoadResult } from './load.js';
+import { paced } from './paced.js';
+import { payloads, type Payload } from './payloads.js';
+import { freePort, memoryOf, spawnNode, waitFor200, waitForLine, type Child } from './processes.js';
+
+const env = process.env;
+const number = (name: string, fallback: number) => {
+  const value = Number(env[name]);
+  return env[name] !== undefined && Number.isFinite(value) && value > 0 ? value : fallback;
+};
+const SECONDS = number('BENCH_SECONDS', 4);
+const ROUNDS = number('BENCH_ROUNDS', 5);
+const CONNECTIONS = number('BENCH_CONNECTIONS', 10);
+const WARMUP_SECONDS = number('BENCH_WARMUP_SECONDS', 2);
+const RATE = 1_000;
+const RATE_SECONDS = number('BENCH_RATE_SECONDS', 10);
+const STARTUP_SAMPLES = 3;
+const PROFILE = env.BENCH_PROFILE === '1';
+const SKIP_INDEX = env.BENCH_SKIP_INDEX === '1';
+const ONLY = env.BENCH_PAYLOADS?.split(',').map((id) => id.trim()).filter(Boolean);
+
+const LOAD_AT_START = loadavg().map((value) => Math.round(value * 100) / 100);
+const here = fileURLToPath(new URL('.', import.meta.url));
+const MAIN = join(here, '../../src/main.js');
+const BASELINE = join(here, 'baseline.js');
+const INDEX_MEMORY = join(here, 'index-memory.js');
+
+interface ServerFigures {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** CPU the server process used while loaded, in cores. */
+  cores: number;
+  /** Server CPU time per answered review (all its threads), in microseconds. */
+  cpuUsPerReview: number;
+  failures: number;
+}
+
+interface PayloadFigures {
+  bytes: number;
+  egressGuard: ServerFigures;
+  baseline: ServerFigures;
+  /** Median over rounds of egress-guard req/s / baseline req/s. */
+  ratio: number;
+  ratios: number[];
+  /**
+   * Median over rounds of baseline CPU per review / egress-guard CPU per review: the same comparison, less
+   * sensitive to other processes taking CPU from a server that should have been saturated.
+   */
+  cpuRatio: number;
+  /** egress-guard's VmRSS after this payload's rounds. */
+  egressGuardRssBytes: number;
+  loadGeneratorCores: number;
+}
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const dir = await mkdtemp(join(tmpdir(), 'egress-guard-bench-'));
+  try {
+    await bench(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  log(`(bench took ${Math.round((performance.now() - started) / 1000)} s)`);
+}
+
+async function bench(dir: string): Promise<void> {
+  const certs = await generateCertificates({ commonName: 'egress-guard-bench', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], days: 1 });
+  // A directory of their own, as a Secret volume: egress-guard watches it for renewals, and must not see the log
+  // file written next to them.
+  const certDir = join(dir, 'certs');
+  await mkdir(certDir);
+  const certFile = join(certDir, 'tls.crt');
+  const keyFile = join(certDir, 'tls.key');
+  await writeFile(certFile, certs.certPem);
+  await writeFile(keyFile, certs.keyPem, { mode: 0o600 });
+  // HOME without a .kube directory: egress-guard finds no cluster and checks each object on its own.
+  const tlsEnv = { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, HOST: '127.0.0.1', HOME: dir };
+  const egressEnv = async () => ({ ...tlsEnv, PORT: String(await freePort()), OPS_PORT: String(await freePort()), LOG_LEVEL: 'info', SHUTDOWN_DELAY_SECONDS: '0' });
+
+  log(`egress-guard bench: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, node ${process.version}, load average ${LOAD_AT_START.join(' ')}`);
+  log(`load: ${ROUNDS} rounds x ${SECONDS} s per server and payload, ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, HTTPS on 127.0.0.1`);
+
+  // Startup to ready, without a cluster: spawn -> first 200 from /readyz.
+  const startupMs: number[] = [];
+  for (let i = 0; i < STARTUP_SAMPLES; i++) {
+    const settings = await egressEnv();
+    const since = performance.now();
+    const child = spawnNode(MAIN, settings, 'ignore');
+    try {
+      startupMs.push(await waitFor200(`http://127.0.0.1:${settings.OPS_PORT}/readyz`, since, child));
+    } finally {
+      await child.stop();
+    }
+  }
+  log(`startup to ready: ${startupMs.map((ms) => ms.toFixed(0)).join(', ')} ms (median ${median(startupMs).toFixed(0)} ms)`);
+
+  const logFile = join(dir, 'egress-guard.log');
+  const profileDir = join(dir, 'profile');
+  const settings = await egressEnv();
+  const egress = spawnNode(MAIN, settings, logFile, PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+  const basePort = await freePort();
+  const baseline = spawnNode(BASELINE, { ...tlsEnv, PORT: String(basePort) }, 'pipe', PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, 'baseline')}`] : []);
+  const servers: Child[] = [egress, baseline];
+  try {
+    await waitFor200(`http://127.0.0.1:${settings.OPS_PORT}/readyz`, performance.now(), egress);
+    await waitForLine(baseline, 'listening');
+    const egressUrl = `https://127.0.0.1:${settings.PORT}`;
+    const baselineUrl = `https://127.0.0.1:${basePort}`;
+
+    const results: Record<string, PayloadFigures> = {};
+    for (const payload of payloads().filter((p) => !ONLY || ONLY.includes(p.id))) {
+      await sanityCheck(payload, egressUrl, baselineUrl, certs.caCertPem);
+      results[payload.id] = await compare(payload, { url: egressUrl, pid: egress.pid }, { url: baselineUrl, pid: baseline.pid });
+    }
+
+    // The fixed-rate run: what the API server sees at 1,000 pod creations per second.
+    const pod = payloads()[0] as Payload;
+    const fixed = await load({ url: egressUrl + pod.path, body: pod.body, connections: CONNECTIONS, seconds: RATE_SECONDS, overallRate: RATE, pid: egress.pid });
+    const fixedRate = {
+      payload: pod.id,
+      rate: RATE,
+      seconds: RATE_SECONDS,
+      achievedRps: round(fixed.rps, 0),
+      p50Ms: round(percentile(fixed.latencies, 50), 3),
+      p99Ms: round(percentile(fixed.latencies, 99), 3),
+      maxMs: round(percentile(fixed.latencies, 100), 3),
+      cores: round(fixed.serverCores ?? NaN, 2),
+      failures: fixed.failures,
+    };
+    log(`fixed rate ${RATE}/s for ${RATE_SECONDS} s (autocannon overallRate), ${pod.id}: ${fixedRate.achievedRps} req/s, p50 ${fixedRate.p50Ms} ms, p99 ${fixedRate.p99Ms} ms, max ${fixedRate.maxMs} ms, server ${fixedRate.cores} cores`);
+    // The same rate evenly paced (open loop), after a second of warm-up for its connections.
+    await paced({ url: egressUrl + pod.path, body: pod.body, rate: RATE, seconds: 1 });
+    const even = await paced({ url: egressUrl + pod.path, body: pod.body, rate: RATE, seconds: RATE_SECONDS });
+    const pacedRate = {
+      payload: pod.id,
+      rate: RATE,
+      seconds: RATE_SECONDS,
+      p50Ms: round(percentile(even.latencies, 50), 3),
+      p99Ms: round(percentile(even.latencies, 99), 3),
+      maxMs: round(percentile(even.latencies, 100), 3),
+      p99FromSentMs: round(percentile(even.fromSent, 99), 3),
+      maxSendLagMs: round(even.maxSendLagMs, 3),
+      failures: even.failures,
+    };
+    log(
+      `fixed rate ${RATE}/s for ${RATE_SECONDS} s (evenly paced, open loop), ${pod.id}: p50 ${pacedRate.p50Ms} ms, p99 ${pacedRate.p99Ms} ms, ` +
+        `max ${pacedRate.maxMs} ms; p99 from actual send ${pacedRate.p99FromSentMs} ms (this client lagged up to ${pacedRate.maxSendLagMs} ms)`,
+    );
+    const egressMemory = memoryOf(egress.pid);
+
+    await Promise.all(servers.map((server) => server.stop()));
+    const logLines = await countLines(logFile);
+    const serving = (await head(logFile, 64 * 1024)).split('\n').find((line) => line.includes('"egress-guard is serving"'));
+    log(`egress-guard said: ${serving ?? '(no "serving" line found)'}`);
+    const logBytes = (await stat(logFile)).size;
+    log(`egress-guard wrote ${logLines} log lines (${(logBytes / 1e6).toFixed(1)} MB) to its stdout file`);
+    if (PROFILE) {
+      for (const [server, where] of [['egress-guard', profileDir], ['baseline', join(profileDir, 'baseline')]] as const) {
+        const profiles = (await readdir(where)).filter((name) => name.endsWith('.cpuprofile'));
+        for (const name of profiles) log(`\n${server} CPU profile (${name}):\n${summarise(join(where, name), 30)}\n`);
+      }
+    }
+
+    const index = SKIP_INDEX ? undefined : await indexFigures();
+    printTable(results);
+    log(JSON.stringify({
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? '',
+        node: process.version,
+        platform: `${process.platform} ${process.arch}`,
+        date: new Date().toISOString(),
+        // Other processes competing for the two cores make the ratios noisy; this says how busy the machine was.
+        loadAverageAtStart: LOAD_AT_START,
+        loadAverageAtEnd: loadavg().map((value) => round(value, 2)),
+      },
+      settings: { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, profile: PROFILE },
+      payloads: results,
+      fixedRate,
+      pacedRate,
+      startupMs: { median: round(median(startupMs), 0), samples: startupMs.map((ms) => round(ms, 0)) },
+      egressGuardRss: { endBytes: egressMemory.rss, peakBytes: egressMemory.peakRss },
+      logLines,
+      index: index ?? 'skipped (BENCH_SKIP_INDEX=1)',
+    }));
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+  }
+}
+
+/** One review to each server before loading it: both must answer 200 with an AdmissionReview for the uid. */
+async function sanityCheck(payload: Payload, egressUrl: string, baselineUrl: string, ca: string): Promise<void> {
+  for (const [name, url] of [['egress-guard', egressUrl], ['baseline', baselineUrl]] as const) {
+    const { status, body } = await post(url + payload.path, payload.body, ca);
+    const response = (JSON.parse(body) as { response?: { uid?: string; allowed?: boolean; patch?: string; warnings?: string[] } }).response;
+    if (status !== 200 || response?.allowed === undefined) throw new Error(`${name} answered ${status} to ${payload.id}: ${body.slice(0, 300)}`);
+    if (name === 'egress-guard') {
+      const patch = response.patch ? Buffer.from(response.patch, 'base64').toString('utf8') : undefined;
+      log(`\n${payload.id} (${payload.description}, ${payload.body.length} bytes): egress-guard answers allowed=${response.allowed}` +
+        `${patch ? `, patch ${patch.length} bytes` : ''}${response.warnings?.length ? `, ${response.warnings.length} warnings` : ''}`);
+    }
+  }
+}
+
+async function compare(payload: Payload, egress: { url: string; pid: number }, baseline: { url: string; pid: number }): Promise<PayloadFigures> {
+  const run = (server: { url: string; pid: number }, seconds: number) =>
+    load({ url: server.url + payload.path, body: payload.body, connections: CONNECTIONS, seconds, pid: server.pid });
+  await run(egress, WARMUP_SECONDS);
+  await run(baseline, WARMUP_SECONDS);
+  const runs: { egress: LoadResult[]; baseline: LoadResult[] } = { egress: [], baseline: [] };
+  const ratios: number[] = [];
+  const cpuRatios: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    // Alternate which server goes first, so a slow drift of the machine falls on both.
+    const order = round % 2 === 0 ? (['egress', 'baseline'] as const) : (['baseline', 'egress'] as const);
+    const pair: Partial<Record<'egress' | 'baseline', LoadResult>> = {};
+    for (const which of order) pair[which] = await run(which === 'egress' ? egress : baseline, SECONDS);
+    runs.egress.push(pair.egress as LoadResult);
+    runs.baseline.push(pair.baseline as LoadResult);
+    ratios.push((pair.egress?.rps ?? NaN) / (pair.baseline?.rps ?? NaN));
+    cpuRatios.push(cpuPerReview(pair.baseline) / cpuPerReview(pair.egress));
+    log(
+      `  round ${round + 1}: egress-guard ${pair.egress?.rps.toFixed(0)} req/s (${pair.egress?.serverCores?.toFixed(2)} cores), ` +
+        `baseline ${pair.baseline?.rps.toFixed(0)} req/s (${pair.baseline?.serverCores?.toFixed(2)} cores), ratio ${ratios.at(-1)?.toFixed(3)}, ` +
+        `CPU per review ${cpuPerReview(pair.egress).toFixed(0)} vs ${cpuPerReview(pair.baseline).toFixed(0)} us`,
+    );
+  }
+  const figures = (results: LoadResult[]): ServerFigures => {
+    const latencies = concat(results.map((result) => result.latencies));
+    return {
+      rps: round(median(results.map((result) => result.rps)), 0),
+      p50Ms: round(percentile(latencies, 50), 3),
+      p99Ms: round(percentile(latencies, 99), 3),
+      cores: round(median(results.map((result) => result.serverCores ?? NaN)), 2),
+      cpuUsPerReview: round(median(results.map(cpuPerReview)), 1),
+      failures: results.reduce((sum, result) => sum + result.failures, 0),
+    };
+  };
+  return {
+    bytes: Buffer.byteLength(payload.body),
+    egressGuard: figures(runs.egress),
+    baseline: figures(runs.baseline),
+    ratio: round(median(ratios), 3),
+    ratios: ratios.map((ratio) => round(ratio, 3)),
+    cpuRatio: round(median(cpuRatios), 3),
+    egressGuardRssBytes: memoryOf(egress.pid).rss,
+    loadGeneratorCores: round(median([...runs.egress, ...runs.baseline].map((result) => result.clientCores)), 2),
+  };
+}
+
+/** Server CPU microseconds per answered review during one run. */
+function cpuPerReview(result: LoadResult | undefined): number {
+  return result === undefined || result.serverCores === undefined ? NaN : (result.serverCores * 1e6) / result.rps;
+}
+
+async function indexFigures(): Promise<{ cost: IndexCostResult; memory: unknown }> {
+  log('\nindex: building 1,000 and 100,000 ServiceEntries in-process, reviewing the 20-host ServiceEntry against each...');
+  const cost = measureIndexCost([1_000, 100_000]);
+  log(`index: ${JSON.stringify(cost.microsPerReview)} us per review (decision ${cost.decision}), 100k/1k = ${cost.ratio}, indexing ms ${JSON.stringify(cost.indexingMs)}`);
+  const child = spawnNode(INDEX_MEMORY, {}, 'pipe', ['--expose-gc']);
+  let output = '';
+  child.process.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const code = await child.exited;
+  if (code !== 0) throw new Error(`index-memory.js exited with ${code}`);
+  const memory = JSON.parse(output.trim()) as { before: { rss: number; heapUsed: number }; after: { rss: number; heapUsed: number }; indexingMs: number };
+  log(`index: 100,000 ServiceEntries in a fresh process: RSS ${mb(memory.before.rss)} -> ${mb(memory.after.rss)} MB, heap used ${mb(memory.before.heapUsed)} -> ${mb(memory.after.heapUsed)} MB (indexed in ${memory.indexingMs} ms)`);
+  return { cost, memory };
+}
+
+function printTable(results: Record<string, PayloadFigures>): void {
+  const rows = [
+    ['payload', 'bytes', 'eg req/s', 'base req/s', 'ratio', 'eg p50', 'eg p99', 'base p50', 'base p99', 'eg cores', 'base cores', 'eg us/rev', 'base us/rev', 'cpu ratio', 'eg RSS MB'],
+    ...Object.entries(results).map(([id, r]) => [
+      id,
+      String(r.bytes),
+      String(r.egressGuard.rps),
+      String(r.baseline.rps),
+      r.ratio.toFixed(3),
+      `${r.egressGuard.p50Ms.toFixed(2)}`,
+      `${r.egressGuard.p99Ms.toFixed(2)}`,
+      `${r.baseline.p50Ms.toFixed(2)}`,
+      `${r.baseline.p99Ms.toFixed(2)}`,
+      r.egressGuard.cores.toFixed(2),
+      r.baseline.cores.toFixed(2),
+      r.egressGuard.cpuUsPerReview.toFixed(0),
+      r.baseline.cpuUsPerReview.toFixed(0),
+      r.cpuRatio.toFixed(3),
+      mb(r.egressGuardRssBytes),
+    ]),
+  ];
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  log('\nlatencies in ms; ratio = median over rounds of egress-guard req/s / baseline req/s; us/rev = server CPU (all threads) per review;');
+  log('cpu ratio = median over rounds of baseline us/rev / egress-guard us/rev (robust when other processes take CPU)');
+  for (const row of rows) log(row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  '));
+}
+
+function post(url: string, body: string, ca: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', ca, servername: 'localhost', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The first `bytes` of a file, as text. */
+async function head(file: string, bytes: number): Promise<string> {
+  const handle = await open(file);
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(bytes), 0, bytes, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+async function countLines(file: string): Promise<number> {
+  let lines = 0;
+  for await (const chunk of createReadStream(file)) {
+    for (let at = (chunk as Buffer).indexOf(10); at >= 0; at = (chunk as Buffer).indexOf(10, at + 1)) lines++;
+  }
+  return lines;
+}
+
+function round(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+function mb(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(1);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench crashed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exitCode = 1;
+});
