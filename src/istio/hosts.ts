@@ -5,9 +5,14 @@ export function isWildcardHost(host: string): boolean {
   return host.includes('*');
 }
 
-/** Host names are DNS names: compare case-insensitively and ignore a trailing root dot. */
+/**
+ * Host names are DNS names: compare case-insensitively and ignore a trailing root dot. Called for every host
+ * question of every review, so the common case (already lower case, no dot, no blanks) allocates nothing.
+ */
 export function normalizeHost(host: string): string {
-  return host.trim().toLowerCase().replace(/\.$/, '');
+  const trimmed = host.length > 0 && (host.charCodeAt(0) <= 32 || host.charCodeAt(host.length - 1) <= 32) ? host.trim() : host;
+  const lower = trimmed.toLowerCase();
+  return lower.endsWith('.') ? lower.slice(0, -1) : lower;
 }
 
 export function sameHost(a: string, b: string): boolean {

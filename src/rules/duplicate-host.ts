@@ -23,9 +23,10 @@ export const duplicateHostRule: ServiceEntryRule = (entry, { settings, cluster }
   for (const { host, path } of distinctHosts(entry)) {
     if (!isAutoAllocated(entry, host)) continue;
     const others = otherEntriesForHost(entry, host, cluster).filter((other) => isAutoAllocated(other, host));
+    if (others.length === 0) continue;
     // Entries that declare the same ports are harmless duplicates: whichever IP DNS returns serves them all.
     const ports = unreliablePorts([entry, ...others]);
-    if (others.length === 0 || ports.length === 0) continue;
+    if (ports.length === 0) continue;
     const names = others.map(objectName).sort();
     const stale = cluster.stale ? ` ${STALE_NOTE}` : '';
     const render = (maxNames: number, maxPorts: number, reference: string) =>
