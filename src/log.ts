@@ -25,7 +25,17 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     level,
     base: { service: 'egress-guard' },
     // Error objects carry stacks: keep them in the log (for us), never in responses (for clients).
-    serializers: { err: pino.stdSerializers.err },
+    serializers: { err: errorSummary },
   };
   return pino(options, destination ?? logDestination());
+}
+
+/**
+ * What identifies an error and where it came from. pino's standard serializer copies every enumerable property,
+ * and libraries attach the offending input there (new URL() puts it in error.input): object contents, in our logs.
+ */
+export function errorSummary(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { type: typeof error };
+  const code = (error as NodeJS.ErrnoException).code;
+  return { type: error.name, message: error.message, stack: error.stack, ...(typeof code === 'string' ? { code } : {}) };
 }

@@ -73,6 +73,17 @@ export function buildAdmissionApp(options: AdmissionAppOptions): FastifyInstance
   return app;
 }
 
+/**
+ * V8's JSON.parse messages quote the body around the error ("Unexpected token 'Z', \"{\"a\": Zq9}\" is not
+ * valid JSON"), and the body is someone's object: say what went wrong, and where, in our own words.
+ */
+function jsonProblem(message: string): string {
+  if (/end of JSON input/.test(message)) return 'it ends before the JSON value does';
+  const position = /at position (\d+)/.exec(message)?.[1];
+  if (position !== undefined) return `unexpected character at position ${position}`;
+  return /^Unexpected token/.test(message) ? 'unexpected token' : 'syntax error';
+}
+
 /** Replace fastify's parsers: JSON only (anything else is 415), parsed with JSON.parse so `__proto__` keys stay plain data. */
 function acceptJsonOnly(app: FastifyInstance, bodyLimit: number): void {
   app.removeAllContentTypeParsers();
@@ -80,7 +91,7 @@ function acceptJsonOnly(app: FastifyInstance, bodyLimit: number): void {
     try {
       done(null, JSON.parse(body as string));
     } catch (error) {
-      const problem = Object.assign(new Error(`body is not valid JSON: ${(error as Error).message}`), { statusCode: 400 });
+      const problem = Object.assign(new Error(`body is not valid JSON: ${jsonProblem((error as Error).message)}`), { statusCode: 400 });
       done(problem, undefined);
     }
   });
