@@ -1,14 +1,21 @@
 // What the JSON and YAML editors of proxy.istio.io/config share. Problems are phrased to follow the
 // annotation's name ("proxy.istio.io/config <problem>") and stay short: kubectl prints each warning on
 // its own line, and the pod layer adds what egress-guard did about it.
+import type { Document } from 'yaml';
 import { clip } from './json-shape.js';
 
 /** A ProxyConfig annotation opened for editing, in whichever format it was written. */
 export interface OpenedConfig {
+  /** The text as the yaml parser read it (readAnnotation in merge-check), before any edit: what edits are checked against. */
+  readonly document: Document;
   /** proxyMetadata as Istio reads it; opening fails before a non-string value gets here. */
   readonly proxyMetadata: ReadonlyMap<string, string>;
-  /** The annotation text with `additions` appended to proxyMetadata and everything else kept. Call once. */
-  write(additions: ReadonlyArray<readonly [string, string]>): string;
+  /**
+   * Texts of the annotation with `additions` appended to proxyMetadata and everything else kept, best first
+   * (closest to what the owner wrote). Lazy: the caller reads them back and stops at the first that holds what it
+   * should (merge-check), so an editor may offer a fallback for a text its first way gets wrong. Call once.
+   */
+  edits(additions: ReadonlyArray<readonly [string, string]>): Iterable<string>;
 }
 
 /** `syntax`: the text did not parse at all (as opposed to parsing into something unusable). */

@@ -1,6 +1,7 @@
 // proxy.istio.io/config written as JSON stays JSON: parse, add keys, print with the indentation found.
-// (JSON.parse normalises what JSON allows it to: integer-like keys move first, 1.0 prints as 1.)
-import { parseDocument } from 'yaml';
+// (JSON.parse normalises what JSON allows it to: 1.0 prints as 1. Where the print would change what the text holds,
+// such as integer-like keys moved first, 1e400 printed as null or digits past 2^53 lost, merge-check turns it down and
+// mergeProxyMetadata has the YAML editor insert our entries into the text as it is, which keeps it JSON.)
 import {
   position,
   problem,
@@ -10,6 +11,7 @@ import {
   type OpenResult,
 } from './config-document.js';
 import { clip, describeJsonType, isJsonRecord, ownValue, type JsonRecord } from './json-shape.js';
+import { readAnnotation } from './merge-check.js';
 import { duplicateKeyProblem } from './yaml-problems.js';
 
 /** The annotation opened as JSON, or undefined when it is not a JSON object (then it is YAML, e.g. `{a: b}`). */
@@ -26,7 +28,8 @@ export function openJsonConfig(text: string): OpenResult | undefined {
 
   // JSON.parse keeps the last of duplicate keys without a word; Istio's go-yaml rejects the annotation.
   // The yaml parser reads JSON too, and says where the duplicate is.
-  const duplicate = duplicateKeyProblem(parseDocument(text, { prettyErrors: false }), text);
+  const document = readAnnotation(text);
+  const duplicate = duplicateKeyProblem(document, text);
   if (duplicate !== undefined) return problem(duplicate);
 
   const current = ownValue(config, 'proxyMetadata');
@@ -47,8 +50,9 @@ export function openJsonConfig(text: string): OpenResult | undefined {
   return {
     ok: true,
     config: {
+      document,
       proxyMetadata,
-      write(additions) {
+      *edits(additions) {
         // Object.fromEntries defines own properties, so a `__proto__` key stays data and never a prototype.
         const nextMetadata = Object.fromEntries([...Object.entries(metadata), ...additions]);
         const entries = Object.entries(root).map(([key, value]) => [key, key === 'proxyMetadata' ? nextMetadata : value] as const);
@@ -56,7 +60,7 @@ export function openJsonConfig(text: string): OpenResult | undefined {
         const json = JSON.stringify(Object.fromEntries(entries), null, jsonIndent(trimmed));
         const leading = text.slice(0, text.length - text.trimStart().length);
         const trailing = text.slice(text.trimEnd().length);
-        return `${leading}${json}${trailing}`;
+        yield `${leading}${json}${trailing}`;
       },
     },
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { isMap, isScalar, parse, parseDocument } from 'yaml';
-import { MAX_NESTING } from './input-limits.js';
+import { MAX_ENTRIES, MAX_NESTING } from './input-limits.js';
 import { mergeProxyMetadata, type MergeResult } from './proxy-config.js';
 
 const AGENT = { ISTIO_META_DNS_CAPTURE: 'true', ISTIO_META_DNS_AUTO_ALLOCATE: 'true' } as const;
@@ -73,8 +73,8 @@ describe('mergeProxyMetadata adds the keys egress-guard wants', () => {
     ['a YAML comment-only annotation keeps its comment', '# filled in by the chart\n', CONTROLLER,
       '# filled in by the chart\n\nproxyMetadata:\n  ISTIO_META_DNS_CAPTURE: "true"\n'],
     ['YAML null is an empty ProxyConfig', 'null\n', CONTROLLER, 'proxyMetadata:\n  ISTIO_META_DNS_CAPTURE: "true"\n'],
-    ['an empty YAML proxyMetadata keeps its comment', 'proxyMetadata: # filled by CI\nconcurrency: 2\n', CONTROLLER,
-      'proxyMetadata:\n  # filled by CI\n  ISTIO_META_DNS_CAPTURE: "true"\nconcurrency: 2\n'],
+    ['an empty YAML proxyMetadata keeps its comment where it was', 'proxyMetadata: # filled by CI\nconcurrency: 2\n', CONTROLLER,
+      'proxyMetadata: # filled by CI\n  ISTIO_META_DNS_CAPTURE: "true"\nconcurrency: 2\n'],
     ['YAML `proxyMetadata: ~`', 'proxyMetadata: ~\n', CONTROLLER, 'proxyMetadata:\n  ISTIO_META_DNS_CAPTURE: "true"\n'],
     ['compact JSON stays compact JSON', '{"holdApplicationUntilProxyStarts":true}', AGENT,
       '{"holdApplicationUntilProxyStarts":true,"proxyMetadata":{"ISTIO_META_DNS_CAPTURE":"true","ISTIO_META_DNS_AUTO_ALLOCATE":"true"}}'],
@@ -233,6 +233,14 @@ describe('mergeProxyMetadata refuses annotations it cannot edit safely', () => {
     for (const hostile of ['? '.repeat(20_000), '- '.repeat(100_000), `a: ${'['.repeat(130_000)}`]) {
       expect(mergeProxyMetadata(hostile, AGENT)).toEqual({ kind: 'invalid', problem: `nests collections more than ${MAX_NESTING} levels deep` });
     }
+  });
+
+  it('refuses thousands of entries before the quadratic duplicate-key check sees them', () => {
+    const keys = (count: number) => `proxyMetadata:\n${Array.from({ length: count }, (_, i) => `  K${i}: "v"\n`).join('')}`;
+    // One map of MAX_ENTRIES keys plus the top-level entry.
+    expect(mergeProxyMetadata(keys(MAX_ENTRIES), AGENT)).toEqual({ kind: 'invalid', problem: `has ${MAX_ENTRIES + 1} entries, more than the ${MAX_ENTRIES} egress-guard edits` });
+    expect(mergeProxyMetadata(keys(MAX_ENTRIES - 1), AGENT).kind).toBe('changed');
+    expect(mergeProxyMetadata(keys(19_000), AGENT).kind).toBe('invalid');
   });
 
   it('refuses annotations larger than Kubernetes allows', () => {

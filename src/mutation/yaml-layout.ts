@@ -8,7 +8,7 @@ export interface YamlLayout {
   flowCollectionPadding: boolean;
 }
 
-const DEFAULT_LAYOUT: YamlLayout = { indent: 2, indentSeq: true, flowCollectionPadding: true };
+export const DEFAULT_LAYOUT: YamlLayout = { indent: 2, indentSeq: true, flowCollectionPadding: true };
 // `key:` alone on its line (a trailing comment allowed): the next content line shows the nesting step.
 const PARENT_KEY_LINE = /^( *)[^\s#-][^#]*:[ \t]*(?:#.*)?$/;
 const CONTENT_LINE = /^( *)([^\s#])/;
@@ -16,7 +16,7 @@ const CONTENT_LINE = /^( *)([^\s#])/;
 export function detectLayout(text: string, doc: Document): YamlLayout {
   let indent: number | undefined;
   let indentSeq: boolean | undefined;
-  const lines = text.split('\n');
+  const lines = text.split(/\r?\n/);
   for (let index = 0; index < lines.length && (indent === undefined || indentSeq === undefined); index++) {
     const parent = PARENT_KEY_LINE.exec(lines[index] ?? '');
     if (parent === null) continue;

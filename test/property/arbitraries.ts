@@ -63,14 +63,6 @@ export const proxyConfigText = fc
   .record({ config: proxyConfigObject, format: fc.constantFrom<ConfigFormat>('json', 'json-indented', 'json-after-comment', 'yaml', 'yaml'), style: yamlStyle })
   .map(({ config, format, style }) => ({ config, format, indent: style.indent, text: render(config, format, style) }));
 
-/**
- * A block scalar with an explicit indentation indicator (`|2-`, what YAML writers emit for text that starts with
- * spaces) in a document indented by 4: the known bug the pod property steps around (see its it.failing test).
- */
-export function hasIndentedBlockScalarIn4SpaceYaml(proxyConfig: { format: ConfigFormat; indent: number; text: string }): boolean {
-  return proxyConfig.format === 'yaml' && proxyConfig.indent === 4 && /[|>](?:[1-9][+-]?|[+-][1-9])[ \t]*(?:#.*)?$/m.test(proxyConfig.text);
-}
-
 function render(config: Record<string, unknown>, format: ConfigFormat, style: typeof yamlStyle extends fc.Arbitrary<infer T> ? T : never): string {
   switch (format) {
     case 'json':
