@@ -31,8 +31,7 @@ import {
   summarize,
   wireProblems,
   type Readyz,
-  type ReviewResult,
-} from './support/review-traffic.js';
+  type ReviewResult, started } from './support/review-traffic.js';
 
 const NAMESPACE = 'external';
 const OUTAGE_SECONDS = Number(process.env.OUTAGE_SECONDS ?? 8);
@@ -74,18 +73,9 @@ let guard: EgressGuard | undefined;
 let client: ReviewClient | undefined;
 const report: string[] = [];
 
-function k(): Cluster {
-  if (!cluster) throw new Error('the cluster did not start (see beforeAll)');
-  return cluster;
-}
-function g(): EgressGuard {
-  if (!guard) throw new Error('egress-guard did not start (see beforeAll)');
-  return guard;
-}
-function c(): ReviewClient {
-  if (!client) throw new Error('no review client (see beforeAll)');
-  return client;
-}
+const k = (): Cluster => started(cluster, 'the cluster');
+const g = (): EgressGuard => started(guard, 'egress-guard');
+const c = (): ReviewClient => started(client, 'the review client');
 
 function serviceEntry(name: string, hosts: string[], ports: number[], resolution = 'DNS') {
   return {

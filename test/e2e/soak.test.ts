@@ -36,8 +36,7 @@ import {
   slope,
   summarize,
   wireProblems,
-  type ReviewResult,
-} from './support/review-traffic.js';
+  type ReviewResult, started } from './support/review-traffic.js';
 
 const env = (name: string, fallback: number): number => {
   const value = Number(process.env[name] ?? fallback);
@@ -83,14 +82,8 @@ let guard: EgressGuard | undefined;
 let client: ReviewClient | undefined;
 const printed: string[] = [];
 
-function k(): Cluster {
-  if (!cluster) throw new Error('the cluster did not start (see beforeAll)');
-  return cluster;
-}
-function g(): EgressGuard {
-  if (!guard) throw new Error('egress-guard did not start (see beforeAll)');
-  return guard;
-}
+const k = (): Cluster => started(cluster, 'the cluster');
+const g = (): EgressGuard => started(guard, 'egress-guard');
 
 const host = (i: number) => `h${((i % HOSTS) + HOSTS) % HOSTS}.soak.example.com`;
 

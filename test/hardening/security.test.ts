@@ -1,7 +1,6 @@
 // What the server gives away and what it accepts: TLS versions, header and body limits, and no object
 // contents or stack traces in answers or logs (the object may be a pod spec with credentials in env values).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { request } from 'node:https';
 import type { Webhook } from '../../src/admission/webhook.js';
 import { generateCertificates } from '../../src/certs/generate.js';
 import { loadConfig } from '../../src/config.js';
@@ -9,7 +8,7 @@ import { buildAdmissionApp } from '../../src/http/admission-app.js';
 import { createMetrics } from '../../src/metrics.js';
 import { buildWebhooks, startServer, type RunningServer } from '../../src/server.js';
 import { ossServiceEntry, replicaSetPod, review, serviceEntryReview } from '../fixtures/reviews.js';
-import { postJson } from '../support/https-client.js';
+import { postJson, type HttpsReply } from '../support/https-client.js';
 import { captureLog } from '../support/log-capture.js';
 
 const MARKER = 'Zq9MARKERxK2';
@@ -164,20 +163,7 @@ function patchWithoutProxyConfig(body: string): string {
   return JSON.stringify(owners, (key, value: unknown) => (key === 'proxy.istio.io/config' ? '(owner text)' : value));
 }
 
-function postWithHeader(baseUrl: string, ca: string, filler: string): Promise<{ status: number; body: string }> {
-  const body = JSON.stringify(review(replicaSetPod()));
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${baseUrl}/mutate/pods`,
-      // A fresh connection each: fastify's 431 destroys the socket without saying `Connection: close`.
-      { method: 'POST', ca, servername: 'localhost', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-filler': filler } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+function postWithHeader(baseUrl: string, ca: string, filler: string): Promise<HttpsReply> {
+  // A fresh connection each: fastify's 431 destroys the socket without saying `Connection: close`.
+  return postJson(`${baseUrl}/mutate/pods`, review(replicaSetPod()), ca, { agent: false, headers: { 'x-filler': filler } });
 }

@@ -6,12 +6,23 @@ export interface HttpsReply {
   body: string;
 }
 
-export function postJson(url: string, payload: unknown, ca: string, extra: { cert?: string; key?: string; maxVersion?: 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' } = {}): Promise<HttpsReply> {
+export interface PostOptions {
+  cert?: string;
+  key?: string;
+  maxVersion?: 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2';
+  /** false: a fresh connection for this request alone. */
+  agent?: false;
+  /** Sent besides content-type and content-length. */
+  headers?: Record<string, string>;
+}
+
+export function postJson(url: string, payload: unknown, ca: string, { headers, ...extra }: PostOptions = {}): Promise<HttpsReply> {
   const body = JSON.stringify(payload);
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { method: 'POST', ca, servername: 'localhost', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, ...extra },
+      { method: 'POST', ca, servername: 'localhost', headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, ...extra },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));

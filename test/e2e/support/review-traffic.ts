@@ -295,3 +295,9 @@ export async function pollUntil<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/** What beforeAll set up, or a clear failure when it did not get that far (instead of an undefined deep inside a test). */
+export function started<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`${what} did not start (see beforeAll)`);
+  return value;
+}
