@@ -366,6 +366,37 @@ describe('egress-guard down: the failure policies', () => {
       ISTIO_META_DNS_AUTO_ALLOCATE: 'true',
     });
   });
+
+  it('a frozen egress-guard (SIGSTOP): the API server gives up after timeoutSeconds, with the same failure policies', async () => {
+    const pid = guard?.pid;
+    if (pid === undefined) throw new Error('egress-guard is not running');
+    // Accepts connections (the kernel does) but never answers: what a starved or wedged process looks like.
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const podStarted = Date.now();
+      const name = await createPod(namedPod('while-frozen-1', OPTED_IN));
+      const podSeconds = (Date.now() - podStarted) / 1000;
+      expect({ annotation: (await getPod(OPTED_IN, name)).metadata.annotations?.[PROXY_CONFIG] }).toEqual({ annotation: undefined });
+      // The webhook configuration's timeoutSeconds is 5: the pod waited that long, then was admitted unchanged.
+      expect(podSeconds).toBeGreaterThanOrEqual(4.5);
+
+      const frozen = {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'ServiceEntry',
+        metadata: { name: 'while-frozen', namespace: EXTERNAL },
+        spec: { hosts: ['api.while-frozen.example.com'], resolution: 'DNS', ports: [{ name: 'https', number: 443, protocol: 'TLS' }, { name: 'http', number: 80, protocol: 'HTTP' }] },
+      };
+      const args = ['apply', '-f', '-'];
+      const refused = await kubectl(args, frozen, true);
+      record('egress-guard frozen: a valid ServiceEntry fails closed after the timeout', args, refused);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain(`failed calling webhook "${VALIDATING_WEBHOOK}"`);
+      expect(refused.stderr).toMatch(/deadline exceeded|timeout/i);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await waitUntilEffective(k(), { serviceEntries: EXTERNAL, optedInPods: OPTED_IN });
+  });
 });
 
 describe("egress-guard's log", () => {
@@ -389,15 +420,18 @@ describe("egress-guard's log", () => {
     expect(seLines[0]).toMatchObject({ webhook: 'validate-serviceentries', operation: 'CREATE', dryRun: false, decision: 'allowed' });
 
     // As many review lines as the API server got answers from egress-guard (codes 200 and 403; not the calls
-    // that failed while it was stopped).
+    // that failed while it was stopped). The frozen process answered its two calls after SIGCONT, when the API
+    // server had already given up on them: those lines are egress-guard's, but no answer reached anyone.
+    const answeredTooLate = (line: LogLine) => typeof line.name === 'string' && line.name.startsWith('while-frozen');
     const samples = await readApiserverMetrics(k());
     const answered = [MUTATING_WEBHOOK, VALIDATING_WEBHOOK]
       .flatMap((webhook) => Object.entries(counterBy(samples, 'apiserver_admission_webhook_request_total', webhook, 'code')))
       .filter(([code]) => Number(code) < 500)
       .reduce((sum, [, count]) => sum + count, 0);
     expect(answered).toBeGreaterThan(10);
-    await waitForLogLines(isReview, answered, 'every answered webhook call');
-    const reviews = guard?.logLines().filter(isReview) ?? [];
+    const delivered = (line: LogLine) => isReview(line) && !answeredTooLate(line);
+    await waitForLogLines(delivered, answered, 'every answered webhook call');
+    const reviews = guard?.logLines().filter(delivered) ?? [];
     expect({ reviewLines: reviews.length }).toEqual({ reviewLines: answered });
 
     const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
