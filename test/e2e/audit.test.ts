@@ -7,24 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ensureBuilt, runCli, type CliResult } from '../cli/run-cli.js';
+import type { JsonFinding, JsonReport } from '../../src/cli/format-json.js';
 import { installIstioCrds, startCluster, type Cluster } from './cluster.js';
-
-interface JsonFinding {
-  file: string | null;
-  line: number | null;
-  kind: string;
-  namespace: string;
-  name: string;
-  rule: string;
-  severity: string;
-  message: string;
-  path: string | null;
-}
-
-interface JsonReport {
-  findings: JsonFinding[];
-  summary: { objects: number; deny: number; warn: number; info: number };
-}
 
 const DNS_CAPTURE_CONFIG = 'proxyMetadata:\n  ISTIO_META_DNS_CAPTURE: "true"\n  ISTIO_META_DNS_AUTO_ALLOCATE: "true"\n';
 /** Pods in the bulk namespace: more than two pages of 500. */
