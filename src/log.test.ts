@@ -2,10 +2,11 @@ import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DestinationStream } from 'pino';
-import { createLogger, FLUSH_INTERVAL_MS, logDestination, WRITE_BATCH_BYTES } from './log.js';
+import { spawnSync } from 'node:child_process';
+import { ensureBuilt, ROOT } from '../test/cli/run-cli.js';
+import { BatchedLines, createLogger, FLUSH_INTERVAL_MS, logDestination, WRITE_BATCH_BYTES } from './log.js';
 
-type Stream = DestinationStream & { end(): void; flushSync(): void; once(event: string, listener: () => void): void };
+type Stream = BatchedLines;
 
 const dir = mkdtempSync(join(tmpdir(), 'egress-guard-log-'));
 const streams: Stream[] = [];
@@ -16,7 +17,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function openLog(name: string): { file: string; stream: Stream } {
   const file = join(dir, name);
-  const stream = logDestination(file) as Stream;
+  const stream = logDestination(file);
   streams.push(stream);
   return { file, stream };
 }
@@ -27,7 +28,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('the log destination', () => {
   it('holds lines back until a batch is full, so a busy server writes once per batch', async () => {
     const { file, stream } = openLog('batch.log');
-    await new Promise<void>((resolve) => stream.once('ready', resolve));
+    await stream.opened();
     const logger = createLogger('info', stream);
     logger.info({ uid: 'first' }, 'review');
     expect(readFileSync(file, 'utf8')).toBe('');
@@ -47,10 +48,36 @@ describe('the log destination', () => {
 
   it('loses nothing on a synchronous flush (what pino does when the process exits)', async () => {
     const { file, stream } = openLog('exit.log');
-    await new Promise<void>((resolve) => stream.once('ready', resolve));
+    await stream.opened();
     const logger = createLogger('info', stream);
     for (let i = 0; i < 10; i++) logger.info({ uid: `uid-${i}` }, 'review');
     stream.flushSync();
     expect(lines(file).map((line) => JSON.parse(line).uid)).toEqual(Array.from({ length: 10 }, (_, i) => `uid-${i}`));
+  });
+
+  it('calls back from logger.flush only once every line is in the file (how run.ts flushes before exit)', async () => {
+    const { file, stream } = openLog('flush.log');
+    await stream.opened();
+    const logger = createLogger('info', stream);
+    for (let i = 0; i < 10; i++) logger.info({ uid: `uid-${i}` }, 'review');
+    await new Promise<void>((resolve, reject) => logger.flush((error) => (error ? reject(error) : resolve())));
+    expect(lines(file)).toHaveLength(10);
+  });
+
+  it('writes the lines it still holds when the process exits', () => {
+    ensureBuilt();
+    const file = join(dir, 'exiting.log');
+    // A process that logs and exits at once, before any batch is full or the flush timer runs.
+    const script = `
+      const { createLogger, logDestination } = await import(${JSON.stringify(join(ROOT, 'dist/src/log.js'))});
+      const stream = logDestination(${JSON.stringify(file)});
+      await stream.opened();
+      const logger = createLogger('info', stream);
+      for (let i = 0; i < 25; i++) logger.info({ uid: 'uid-' + i }, 'review');
+      process.exit(0);`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    expect(lines(file).map((line) => JSON.parse(line).uid)).toEqual(Array.from({ length: 25 }, (_, i) => `uid-${i}`));
   });
 });
