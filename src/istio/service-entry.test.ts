@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { exampleAuto, ossDemo, serviceEntry } from '../../test/fixtures/service-entries.js';
-import { declaresHost, isSameObject, isVisibleFrom, toServiceEntryView, type ServiceEntryView } from './service-entry.js';
+import { declaresHost, distinctHosts, isSameObject, isVisibleFrom, portNumbers, toServiceEntryView, type ServiceEntryView } from './service-entry.js';
 
 function withSpec(spec: unknown, metadata: unknown = { name: 'odd', namespace: 'ns' }): ServiceEntryView {
   return toServiceEntryView({ metadata, spec });
@@ -191,5 +191,51 @@ describe('declaresHost and isSameObject', () => {
     expect(isSameObject(entry, serviceEntry(exampleAuto, { metadata: { namespace: 'other' } }))).toBe(false);
     const unnamed = serviceEntry(exampleAuto, { metadata: { name: undefined } });
     expect(isSameObject(unnamed, unnamed)).toBe(false);
+  });
+});
+
+describe('the facts rules ask of an entry', () => {
+  const view = () =>
+    serviceEntry(exampleAuto, {
+      spec: {
+        hosts: ['Api.Example.com', 'api.example.com.', 'other.example.com', ' API.example.com '],
+        ports: [
+          { name: 'https', number: 443, protocol: 'TLS' },
+          { name: 'http', number: 80, protocol: 'HTTP' },
+          { name: 'https-again', number: 443, protocol: 'HTTPS' },
+        ],
+      },
+    });
+
+  it('lists each host once, as first written, with its path', () => {
+    expect(distinctHosts(view())).toEqual([
+      { host: 'Api.Example.com', path: 'spec.hosts[0]' },
+      { host: 'other.example.com', path: 'spec.hosts[2]' },
+    ]);
+  });
+
+  it('lists each port number once, ascending', () => {
+    expect(portNumbers(view())).toEqual([80, 443]);
+  });
+
+  it('matches a host given in any spelling of a declared one', () => {
+    const entry = view();
+    for (const host of ['api.example.com', 'API.EXAMPLE.COM.', 'Other.Example.com']) expect(declaresHost(entry, host)).toBe(true);
+    expect(declaresHost(entry, 'example.com')).toBe(false);
+  });
+
+  it('remembers them without changing what the view looks like', () => {
+    const entry = view();
+    const before = { keys: Object.keys(entry), json: JSON.stringify(entry) };
+    expect(distinctHosts(entry)).toBe(distinctHosts(entry));
+    expect(portNumbers(entry)).toBe(portNumbers(entry));
+    expect({ keys: Object.keys(entry), json: JSON.stringify(entry) }).toEqual(before);
+    expect(entry).toEqual(view());
+  });
+
+  it('works out the facts of a frozen view each time instead of failing', () => {
+    const entry = Object.freeze(view());
+    expect(distinctHosts(entry)).toHaveLength(2);
+    expect(declaresHost(entry, 'other.example.com')).toBe(true);
   });
 });

@@ -1,8 +1,8 @@
 // Istio builds one listener, route and cluster per host and port. When ServiceEntries declare the same host and
 // port with different protocols, only one protocol wins, and traffic of the other kind is mishandled
 // (plain TCP proxied as HTTP, or HTTP passed through as opaque TCP).
-import type { ServiceEntryPort, ServiceEntryView } from '../istio/service-entry.js';
-import { distinctHosts, objectName, otherEntriesForHost } from './cross-object.js';
+import { distinctHosts, type ServiceEntryPort, type ServiceEntryView } from '../istio/service-entry.js';
+import { objectName, otherEntriesForHost } from './cross-object.js';
 import { firstThatFits, shortList } from './short-list.js';
 import type { Finding, ServiceEntryRule } from './types.js';
 import { STALE_NOTE } from './undeclared-ports.js';

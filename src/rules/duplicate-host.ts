@@ -3,8 +3,8 @@
 // answers with only one of them. Each virtual IP serves only its own entry's ports, so a port that not every entry
 // declares is unreachable whenever DNS picks the other IP (istio/istio#55266). (The older per-proxy allocation
 // reused one IP per host name, istio/istio#40165; there the finding is a false alarm.)
-import type { ServiceEntryView } from '../istio/service-entry.js';
-import { distinctHosts, objectName, otherEntriesForHost } from './cross-object.js';
+import { distinctHosts, type ServiceEntryView } from '../istio/service-entry.js';
+import { objectName, otherEntriesForHost } from './cross-object.js';
 import { firstThatFits, shortList } from './short-list.js';
 import type { Finding, ServiceEntryRule } from './types.js';
 import { STALE_NOTE, isAutoAllocated } from './undeclared-ports.js';

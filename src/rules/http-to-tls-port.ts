@@ -2,7 +2,7 @@
 // targetPort 443, and a DestinationRule makes the sidecar start TLS on port 80. Without that DestinationRule,
 // plaintext reaches a TLS server and every request fails.
 import { originatesTls } from '../istio/destination-rule.js';
-import { distinctHosts } from './cross-object.js';
+import { distinctHosts } from '../istio/service-entry.js';
 import { firstThatFits } from './short-list.js';
 import type { Finding, ServiceEntryRule } from './types.js';
 import { STALE_NOTE } from './undeclared-ports.js';

@@ -2,8 +2,9 @@
 // on that IP only for the ports some ServiceEntry declares for the host. A connection on any other port goes to
 // PassthroughCluster with the virtual IP as its destination, which nothing serves (istio/istio#39080).
 import { ConfigError, parsePortList } from '../config.js';
-import { isWildcardHost, normalizeHost } from '../istio/hosts.js';
-import { isSameObject, type ServiceEntryView } from '../istio/service-entry.js';
+import { isWildcardHost } from '../istio/hosts.js';
+import { distinctHosts, portNumbers, type ServiceEntryView } from '../istio/service-entry.js';
+import { otherEntriesForHost } from './cross-object.js';
 import type { ClusterView, Finding, RuleSettings, ServiceEntryRule } from './types.js';
 
 export const UNDECLARED_PORTS = 'undeclared-ports';
@@ -47,12 +48,14 @@ function expectedPortsFor(entry: ServiceEntryView, settings: RuleSettings): { po
 }
 
 /**
- * Ports declared for `host` by every ServiceEntry visible from the entry's namespace. The entry under review
- * counts as written now: the cluster's copy of it (an UPDATE's old version) is replaced, not merged.
+ * Ports declared for `host` by every ServiceEntry visible from the entry's namespace, ascending. The entry under
+ * review counts as written now: the cluster's copy of it (an UPDATE's old version) is replaced, not merged.
  */
-function declaredPortsFor(entry: ServiceEntryView, host: string, cluster: ClusterView): number[] {
-  const others = cluster.serviceEntriesForHost(host, entry.namespace).filter((other) => !isSameObject(other, entry));
-  const ports = new Set([entry, ...others].flatMap((declaring) => declaring.ports.map((port) => port.number)));
+function declaredPortsFor(entry: ServiceEntryView, host: string, cluster: ClusterView): readonly number[] {
+  const others = otherEntriesForHost(entry, host, cluster);
+  if (others.length === 0) return portNumbers(entry);
+  const ports = new Set(portNumbers(entry));
+  for (const other of others) for (const port of portNumbers(other)) ports.add(port);
   return [...ports].sort((a, b) => a - b);
 }
 
@@ -67,11 +70,8 @@ function undeclaredMessage(host: string, missing: readonly number[], declared: r
 export const undeclaredPortsRule: ServiceEntryRule = (entry, { settings, cluster }) => {
   const expected = expectedPortsFor(entry, settings);
   const findings: Finding[] = expected.problem ? [expected.problem] : [];
-  const checked = new Set<string>();
-  for (const { host, path } of entry.hosts) {
-    const key = normalizeHost(host);
-    if (checked.has(key) || !isAutoAllocated(entry, host)) continue;
-    checked.add(key);
+  for (const { host, path } of distinctHosts(entry)) {
+    if (!isAutoAllocated(entry, host)) continue;
     const declaredPorts = declaredPortsFor(entry, host, cluster);
     const missingPorts = expected.ports.filter((port) => !declaredPorts.includes(port));
     if (missingPorts.length === 0) continue;
