@@ -5,10 +5,11 @@
 //
 // Environment: BENCH_SECONDS (per round and server, default 4), BENCH_ROUNDS (5), BENCH_CONNECTIONS (10),
 // BENCH_WARMUP_SECONDS (2), BENCH_RATE_SECONDS (10), BENCH_PAYLOADS (comma-separated ids, default all),
-// BENCH_PROFILE=1 (run both servers under --cpu-prof and print their self-time summaries),
+// BENCH_PROFILE=1 (run both servers under --cpu-prof and print their self-time summaries; BENCH_PROFILE_DIR=DIR
+// keeps the profiles there as egress-guard.cpuprofile and baseline.cpuprofile),
 // BENCH_SKIP_INDEX=1 (skip the in-process index part).
 import { cpus, loadavg } from 'node:os';
-import { mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -179,7 +180,10 @@ async function bench(dir: string): Promise<void> {
     if (PROFILE) {
       for (const [server, where] of [['egress-guard', profileDir], ['baseline', join(profileDir, 'baseline')]] as const) {
         const profiles = (await readdir(where)).filter((name) => name.endsWith('.cpuprofile'));
-        for (const name of profiles) log(`\n${server} CPU profile (${name}):\n${summarise(join(where, name), 30)}\n`);
+        for (const name of profiles) {
+          log(`\n${server} CPU profile (${name}):\n${summarise(join(where, name), 30)}\n`);
+          if (env.BENCH_PROFILE_DIR) await copyFile(join(where, name), join(env.BENCH_PROFILE_DIR, `${server}.cpuprofile`));
+        }
       }
     }
 
