@@ -1,6 +1,8 @@
 // The floor: a bare fastify HTTPS server with egress-guard's TLS settings and body limit. It parses the review
 // with fastify's own JSON parser and answers a fixed "allowed" AdmissionReview (only the uid is echoed, as the
 // API server requires). Run as its own process by run.ts: PORT, HOST, TLS_CERT_FILE, TLS_KEY_FILE.
+// EXTRA_CPU_US (default 0) makes it burn that much CPU per review: the floor plus a known cost, which shows what
+// ratio a given number of microseconds of work per review comes out as (BENCH_CALIBRATE_US in run.ts).
 import { readFileSync } from 'node:fs';
 import { fastify } from 'fastify';
 
@@ -10,7 +12,10 @@ const app = fastify({
   bodyLimit: 7 * 1024 * 1024,
 });
 
+const extraCpuMs = Number(env.EXTRA_CPU_US ?? 0) / 1000;
+
 const answer = (request: { body: unknown }) => {
+  if (extraCpuMs > 0) for (const until = performance.now() + extraCpuMs; performance.now() < until; );
   const uid = (request.body as { request?: { uid?: unknown } } | null)?.request?.uid;
   return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: typeof uid === 'string' ? uid : '', allowed: true } };
 };

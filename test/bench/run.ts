@@ -7,7 +7,8 @@
 // BENCH_WARMUP_SECONDS (2), BENCH_RATE_SECONDS (10), BENCH_PAYLOADS (comma-separated ids, default all),
 // BENCH_PROFILE=1 (run both servers under --cpu-prof and print their self-time summaries; BENCH_PROFILE_DIR=DIR
 // keeps the profiles there as egress-guard.cpuprofile and baseline.cpuprofile),
-// BENCH_SKIP_INDEX=1 (skip the in-process index part).
+// BENCH_SKIP_INDEX=1 (skip the in-process index part), BENCH_CALIBRATE_US=N (also run the floor burning N us of
+// CPU per review, in the same rounds: the ratio that N us of extra work per review comes out as on this machine).
 import { cpus, loadavg } from 'node:os';
 import { copyFile, mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
@@ -37,6 +38,7 @@ const RATE_SECONDS = number('BENCH_RATE_SECONDS', 10);
 const STARTUP_SAMPLES = 3;
 const PROFILE = env.BENCH_PROFILE === '1';
 const SKIP_INDEX = env.BENCH_SKIP_INDEX === '1';
+const CALIBRATE_US = number('BENCH_CALIBRATE_US', 0);
 const ONLY = env.BENCH_PAYLOADS?.split(',').map((id) => id.trim()).filter(Boolean);
 
 const LOAD_AT_START = loadavg().map((value) => Math.round(value * 100) / 100);
@@ -68,6 +70,8 @@ interface PayloadFigures {
    * sensitive to other processes taking CPU from a server that should have been saturated.
    */
   cpuRatio: number;
+  /** With BENCH_CALIBRATE_US: the floor burning that much CPU per review, and its median ratio to the floor. */
+  calibration?: { extraCpuUs: number; figures: ServerFigures; ratio: number };
   /** egress-guard's VmRSS after this payload's rounds. */
   egressGuardRssBytes: number;
   loadGeneratorCores: number;
@@ -124,16 +128,21 @@ async function bench(dir: string): Promise<void> {
   const basePort = await freePort();
   const baseline = spawnNode(BASELINE, { ...tlsEnv, PORT: String(basePort) }, 'pipe', PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, 'baseline')}`] : []);
   const servers: Child[] = [egress, baseline];
+  const calibratedPort = await freePort();
+  const calibrated = CALIBRATE_US > 0 ? spawnNode(BASELINE, { ...tlsEnv, PORT: String(calibratedPort), EXTRA_CPU_US: String(CALIBRATE_US) }, 'pipe') : undefined;
+  if (calibrated) servers.push(calibrated);
   try {
     await waitFor200(`http://127.0.0.1:${settings.OPS_PORT}/readyz`, performance.now(), egress);
     await waitForLine(baseline, 'listening');
+    if (calibrated) await waitForLine(calibrated, 'listening');
     const egressUrl = `https://127.0.0.1:${settings.PORT}`;
     const baselineUrl = `https://127.0.0.1:${basePort}`;
 
     const results: Record<string, PayloadFigures> = {};
     for (const payload of payloads().filter((p) => !ONLY || ONLY.includes(p.id))) {
       await sanityCheck(payload, egressUrl, baselineUrl, certs.caCertPem);
-      results[payload.id] = await compare(payload, { url: egressUrl, pid: egress.pid }, { url: baselineUrl, pid: baseline.pid });
+      const calibration = calibrated ? { url: `https://127.0.0.1:${calibratedPort}`, pid: calibrated.pid } : undefined;
+      results[payload.id] = await compare(payload, { url: egressUrl, pid: egress.pid }, { url: baselineUrl, pid: baseline.pid }, calibration);
     }
 
     // The fixed-rate run: what the API server sees at 1,000 pod creations per second.
@@ -228,27 +237,32 @@ async function sanityCheck(payload: Payload, egressUrl: string, baselineUrl: str
   }
 }
 
-async function compare(payload: Payload, egress: { url: string; pid: number }, baseline: { url: string; pid: number }): Promise<PayloadFigures> {
-  const run = (server: { url: string; pid: number }, seconds: number) =>
+type Server = { url: string; pid: number };
+
+async function compare(payload: Payload, egress: Server, baseline: Server, calibrated?: Server): Promise<PayloadFigures> {
+  const run = (server: Server, seconds: number) =>
     load({ url: server.url + payload.path, body: payload.body, connections: CONNECTIONS, seconds, pid: server.pid });
-  await run(egress, WARMUP_SECONDS);
-  await run(baseline, WARMUP_SECONDS);
-  const runs: { egress: LoadResult[]; baseline: LoadResult[] } = { egress: [], baseline: [] };
+  const servers = { egress, baseline, ...(calibrated ? { calibrated } : {}) };
+  const names = Object.keys(servers) as (keyof typeof servers)[];
+  for (const name of names) await run(servers[name] as Server, WARMUP_SECONDS);
+  const runs: Record<string, LoadResult[]> = { egress: [], baseline: [], calibrated: [] };
   const ratios: number[] = [];
   const cpuRatios: number[] = [];
+  const calibrationRatios: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    // Alternate which server goes first, so a slow drift of the machine falls on both.
-    const order = round % 2 === 0 ? (['egress', 'baseline'] as const) : (['baseline', 'egress'] as const);
-    const pair: Partial<Record<'egress' | 'baseline', LoadResult>> = {};
-    for (const which of order) pair[which] = await run(which === 'egress' ? egress : baseline, SECONDS);
-    runs.egress.push(pair.egress as LoadResult);
-    runs.baseline.push(pair.baseline as LoadResult);
+    // Rotate which server goes first, so a slow drift of the machine falls on all of them.
+    const order = names.map((_, index) => names[(index + round) % names.length] as keyof typeof servers);
+    const pair: Partial<Record<keyof typeof servers, LoadResult>> = {};
+    for (const which of order) pair[which] = await run(servers[which] as Server, SECONDS);
+    for (const which of order) runs[which]?.push(pair[which] as LoadResult);
     ratios.push((pair.egress?.rps ?? NaN) / (pair.baseline?.rps ?? NaN));
     cpuRatios.push(cpuPerReview(pair.baseline) / cpuPerReview(pair.egress));
+    if (pair.calibrated) calibrationRatios.push(pair.calibrated.rps / (pair.baseline?.rps ?? NaN));
     log(
       `  round ${round + 1}: egress-guard ${pair.egress?.rps.toFixed(0)} req/s (${pair.egress?.serverCores?.toFixed(2)} cores), ` +
         `baseline ${pair.baseline?.rps.toFixed(0)} req/s (${pair.baseline?.serverCores?.toFixed(2)} cores), ratio ${ratios.at(-1)?.toFixed(3)}, ` +
-        `CPU per review ${cpuPerReview(pair.egress).toFixed(0)} vs ${cpuPerReview(pair.baseline).toFixed(0)} us`,
+        `CPU per review ${cpuPerReview(pair.egress).toFixed(0)} vs ${cpuPerReview(pair.baseline).toFixed(0)} us` +
+        (pair.calibrated ? `; floor + ${CALIBRATE_US} us: ratio ${calibrationRatios.at(-1)?.toFixed(3)}, ${cpuPerReview(pair.calibrated).toFixed(0)} us` : ''),
     );
   }
   const figures = (results: LoadResult[]): ServerFigures => {
@@ -264,13 +278,14 @@ async function compare(payload: Payload, egress: { url: string; pid: number }, b
   };
   return {
     bytes: Buffer.byteLength(payload.body),
-    egressGuard: figures(runs.egress),
-    baseline: figures(runs.baseline),
+    egressGuard: figures(runs.egress as LoadResult[]),
+    baseline: figures(runs.baseline as LoadResult[]),
+    ...(calibrated ? { calibration: { extraCpuUs: CALIBRATE_US, figures: figures(runs.calibrated as LoadResult[]), ratio: round(median(calibrationRatios), 3) } } : {}),
     ratio: round(median(ratios), 3),
     ratios: ratios.map((ratio) => round(ratio, 3)),
     cpuRatio: round(median(cpuRatios), 3),
     egressGuardRssBytes: memoryOf(egress.pid).rss,
-    loadGeneratorCores: round(median([...runs.egress, ...runs.baseline].map((result) => result.clientCores)), 2),
+    loadGeneratorCores: round(median([...(runs.egress as LoadResult[]), ...(runs.baseline as LoadResult[])].map((result) => result.clientCores)), 2),
   };
 }
 
@@ -318,6 +333,11 @@ function printTable(results: Record<string, PayloadFigures>): void {
   log('\nlatencies in ms; ratio = median over rounds of egress-guard req/s / baseline req/s; us/rev = server CPU (all threads) per review;');
   log('cpu ratio = median over rounds of baseline us/rev / egress-guard us/rev (robust when other processes take CPU)');
   for (const row of rows) log(row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  '));
+  for (const [id, { calibration }] of Object.entries(results)) {
+    if (!calibration) continue;
+    log(`calibration, ${id}: the floor burning ${calibration.extraCpuUs} us of CPU per review measures ratio ${calibration.ratio.toFixed(3)} ` +
+      `(${calibration.figures.cpuUsPerReview.toFixed(0)} us/rev)`);
+  }
 }
 
 function post(url: string, body: string, ca: string): Promise<{ status: number; body: string }> {
