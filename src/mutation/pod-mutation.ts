@@ -24,8 +24,11 @@ export function wantedProxyMetadata(mode: AutoAllocateMode): Readonly<Record<str
 }
 
 export type PodMutationPlan =
-  /** `added`: the proxyMetadata keys the patch adds. */
-  | { outcome: 'patched'; patch: Operation[]; warnings: string[]; added: string[] }
+  /**
+   * `added`: the proxyMetadata keys the patch adds. `annotation`: the new proxy.istio.io/config text; with the
+   * patch's path it determines the patch.
+   */
+  | { outcome: 'patched'; patch: Operation[]; annotation: string; warnings: string[]; added: string[] }
   /** The pod already carries what we add, or its owner set those keys differently (see warnings). */
   | { outcome: 'unchanged'; warnings: string[] }
   | { outcome: 'skipped'; reason: SkipReason; warnings: string[] }
@@ -63,7 +66,7 @@ export function planPodMutation(pod: unknown, mode: AutoAllocateMode, merge: typ
     : !isJsonRecord(annotations)
       ? [{ op: 'add', path: '/metadata/annotations', value: { [PROXY_CONFIG_ANNOTATION]: merged.text } }]
       : [{ op: 'add', path: `/metadata/annotations/${jsonPointerSegment(PROXY_CONFIG_ANNOTATION)}`, value: merged.text }];
-  return { outcome: 'patched', patch, warnings, added: merged.added };
+  return { outcome: 'patched', patch, annotation: merged.text, warnings, added: merged.added };
 }
 
 /** RFC 6901: `~` becomes `~0` and `/` becomes `~1`, in that order. */

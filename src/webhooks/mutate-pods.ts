@@ -3,13 +3,15 @@ import { allowed, patched } from '../admission/responses.js';
 import type { ReviewOutcome, Webhook } from '../admission/webhook.js';
 import type { AutoAllocateMode } from '../config.js';
 import { MergeCache, type Merge } from '../mutation/merge-cache.js';
+import { PatchEncodings } from '../mutation/patch-encodings.js';
 import { planPodMutation } from '../mutation/pod-mutation.js';
 
 /**
  * `merge` defaults to mergeProxyMetadata behind a bounded cache of its own: replicas of a Deployment carry the same
- * annotation text, so a rollout of a hundred pods parses and edits the YAML once.
+ * annotation text, so a rollout of a hundred pods parses and edits the YAML once, and encodes its patch once.
  */
 export function podMutator(mode: AutoAllocateMode, merge: Merge = new MergeCache().merge): Webhook {
+  const encodings = new PatchEncodings();
   return {
     name: 'mutate-pods',
     path: '/mutate/pods',
@@ -21,7 +23,11 @@ export function podMutator(mode: AutoAllocateMode, merge: Merge = new MergeCache
       const plan = planPodMutation(request.object, mode, merge);
       switch (plan.outcome) {
         case 'patched':
-          return { answer: patched(plan.patch, plan.warnings), decision: 'patched', rules: plan.added };
+          return {
+            answer: patched(plan.patch, plan.warnings, encodings.encode(plan.patch, plan.annotation)),
+            decision: 'patched',
+            rules: plan.added,
+          };
         case 'unchanged':
           return { answer: allowed(plan.warnings), decision: 'allowed', reason: 'already-set' };
         case 'skipped':
