@@ -1,5 +1,6 @@
 // Decodes an AdmissionReview body and encodes the answer. Knows the wire format, nothing about policy.
-import { ADMISSION_API_VERSION, type AdmissionRequest, type AdmissionResponse, type AdmissionReview } from './types.js';
+import type { Answer } from './responses.js';
+import { ADMISSION_API_VERSION, type AdmissionRequest, type AdmissionReview } from './types.js';
 
 export type DecodeResult = { ok: true; request: AdmissionRequest } | { ok: false; problem: string };
 
@@ -22,8 +23,24 @@ export function decodeReview(body: unknown): DecodeResult {
   return { ok: true, request: { ...request, kind: kindOf(request.kind) } as AdmissionRequest };
 }
 
-export function encodeReview(uid: string, response: Omit<AdmissionResponse, 'uid'>): AdmissionReview {
-  return { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response: { uid, ...response } };
+export function encodeReview(uid: string, answer: Answer): AdmissionReview {
+  return { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response: { uid, ...answer } };
+}
+
+const REVIEW_PREFIX = `{"apiVersion":"${ADMISSION_API_VERSION}","kind":"AdmissionReview","response":{"uid":`;
+
+/**
+ * The response body: the JSON of encodeReview(uid, answer), written field by field. JSON.stringify checks every
+ * character of a string for escapes, and a pod's patch is several hundred characters of base64, which has none:
+ * under callgrind, serialising the answer was a sixth of the instructions a pod review adds to the floor's.
+ */
+export function serializeReview(uid: string, answer: Answer): string {
+  let json = `${REVIEW_PREFIX}${JSON.stringify(uid)},"allowed":${answer.allowed === true}`;
+  if (answer.status !== undefined) json += `,"status":${JSON.stringify(answer.status)}`;
+  if (answer.patchType !== undefined) json += `,"patchType":${JSON.stringify(answer.patchType)}`;
+  if (answer.patch !== undefined) json += `,"patch":"${answer.patch}"`;
+  if (answer.warnings !== undefined) json += `,"warnings":${JSON.stringify(answer.warnings)}`;
+  return `${json}}}`;
 }
 
 /** A review with a malformed kind is still answerable: the webhook treats it as a kind it does not handle. */

@@ -1,11 +1,14 @@
 // The admission HTTP layer: transport, body limits and error mapping. Policy lives behind `dispatch`.
 import { fastify, LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { SecureContextOptions } from 'node:tls';
-import { decodeReview, encodeReview } from '../admission/codec.js';
+import { decodeReview, serializeReview } from '../admission/codec.js';
 import { dispatch, formatKind, type ReviewOutcome, type Webhook } from '../admission/webhook.js';
 import type { AdmissionRequest } from '../admission/types.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+
+/** What fastify itself sends with an object body. */
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 export interface AdmissionAppOptions {
   webhooks: readonly Webhook[];
@@ -67,7 +70,8 @@ export function buildAdmissionApp(options: AdmissionAppOptions): FastifyInstance
         return reply.code(500).send({ error: 'InternalError', message: `egress-guard failed to review ${review.uid}; see its logs` });
       }
       recorder(review, outcome, Number(process.hrtime.bigint() - started) / 1e9);
-      return reply.send(encodeReview(review.uid, outcome.answer));
+      // A string body with a JSON content type is sent as it is: fastify's serializer would walk the answer again.
+      return reply.type(JSON_CONTENT_TYPE).send(serializeReview(review.uid, outcome.answer));
     });
   }
   return app;

@@ -1,7 +1,7 @@
 // Encoded patches, remembered. Encoding a pod's patch (JSON with the annotation's escapes, then base64) took
 // 1.3 us, a third of a pod review once the MergeCache answers; replicas of a Deployment get the same patch.
 import type { Operation } from 'fast-json-patch';
-import { encodePatch } from '../admission/responses.js';
+import { encodePatch, type EncodedPatch } from '../admission/responses.js';
 
 /** Most patches remembered; all are forgotten when one more comes, as a rollout needs only its own. */
 export const MAX_ENCODINGS = 256;
@@ -9,14 +9,14 @@ export const MAX_ENCODINGS = 256;
 export const MAX_ENCODED_CHARS = 16 * 1024;
 
 export class PatchEncodings {
-  private readonly byPath = new Map<string, Map<string, string>>();
+  private readonly byPath = new Map<string, Map<string, EncodedPatch>>();
   private count = 0;
 
   /**
    * encodePatch(patch), for a patch planPodMutation made: its path and the annotation text it writes determine it.
    * The text is the MergeCache's own string for every replica, whose hash V8 keeps: a repeat costs two lookups.
    */
-  encode(patch: readonly Operation[], annotation: string): string {
+  encode(patch: readonly Operation[], annotation: string): EncodedPatch {
     const path = patch.length === 1 ? patch[0]?.path : undefined;
     if (path === undefined) return encodePatch(patch);
     let byText = this.byPath.get(path);
