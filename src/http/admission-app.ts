@@ -110,9 +110,10 @@ function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
   const durationLabels = { webhook: webhook.name };
   return (review: AdmissionRequest, outcome: ReviewOutcome, seconds: number): void => {
     const reason = outcome.reason ?? '';
-    options.metrics.reviews.inc({ webhook: webhook.name, decision: outcome.decision, reason });
+    const { decision } = outcome;
+    options.metrics.reviews.inc(`${webhook.name}/${decision}/${reason}`, () => ({ webhook: webhook.name, decision, reason }));
     options.metrics.reviewDuration.observe(durationLabels, seconds);
-    if (outcome.rules !== undefined) for (const rule of outcome.rules) options.metrics.findings.inc({ webhook: webhook.name, rule });
+    if (outcome.rules !== undefined) for (const rule of outcome.rules) options.metrics.findings.inc(`${webhook.name}/${rule}`, () => ({ webhook: webhook.name, rule }));
     const line: ReviewLine = { uid: review.uid, kind: formatKind(review.kind) };
     if (review.namespace) line.namespace = review.namespace;
     const name = nameOf(review);
