@@ -8,6 +8,8 @@ export interface LoadOptions {
   body: string;
   connections: number;
   seconds: number;
+  /** Stop after this many requests instead of after `seconds`. */
+  amount?: number;
   /** Fixed rate over all connections (requests per second); omit for as fast as the server answers. */
   overallRate?: number;
   /** The server's pid, to measure the CPU it used during the run. */
@@ -43,6 +45,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
       connections: options.connections,
       duration: options.seconds,
       ...(options.overallRate === undefined ? {} : { overallRate: options.overallRate }),
+      ...(options.amount === undefined ? {} : { amount: options.amount }),
     },
     () => undefined,
   );

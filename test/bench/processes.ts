@@ -30,8 +30,14 @@ export interface Child {
  * stderr is inherited.
  */
 export function spawnNode(script: string, env: Record<string, string>, stdoutFile: string | 'ignore' | 'pipe', nodeArgs: string[] = []): Child {
+  return spawnCommand([process.execPath, ...nodeArgs, script], env, stdoutFile);
+}
+
+/** spawnNode for any command line: `node` run under another program (valgrind) is spawned this way. */
+export function spawnCommand(commandLine: readonly string[], env: Record<string, string>, stdoutFile: string | 'ignore' | 'pipe'): Child {
+  const [command = '', ...args] = commandLine;
   const fd = stdoutFile === 'ignore' || stdoutFile === 'pipe' ? stdoutFile : openSync(stdoutFile, 'a');
-  const child = spawn(process.execPath, [...nodeArgs, script], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', fd, 'inherit'] });
+  const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', fd, 'inherit'] });
   if (typeof fd === 'number') closeSync(fd);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {

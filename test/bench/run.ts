@@ -10,19 +10,19 @@
 // BENCH_SKIP_INDEX=1 (skip the in-process index part), BENCH_CALIBRATE_US=N (also run the floor burning N us of
 // CPU per review, in the same rounds: the ratio that N us of extra work per review comes out as on this machine).
 import { cpus, loadavg } from 'node:os';
-import { copyFile, mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateCertificates } from '../../src/certs/generate.js';
 import { summarise } from './cpuprofile-summary.js';
 import { measureIndexCost, type IndexCostResult } from './index-cost.js';
 import { concat, load, median, percentile, type LoadResult } from './load.js';
 import { paced } from './paced.js';
 import { payloads, type Payload } from './payloads.js';
 import { freePort, memoryOf, spawnNode, waitFor200, waitForLine, type Child } from './processes.js';
+import { prepareServers } from './servers.js';
 
 const env = process.env;
 const number = (name: string, fallback: number) => {
@@ -91,18 +91,7 @@ async function main(): Promise<void> {
 }
 
 async function bench(dir: string): Promise<void> {
-  const certs = await generateCertificates({ commonName: 'egress-guard-bench', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], days: 1 });
-  // A directory of their own, as a Secret volume: egress-guard watches it for renewals, and must not see the log
-  // file written next to them.
-  const certDir = join(dir, 'certs');
-  await mkdir(certDir);
-  const certFile = join(certDir, 'tls.crt');
-  const keyFile = join(certDir, 'tls.key');
-  await writeFile(certFile, certs.certPem);
-  await writeFile(keyFile, certs.keyPem, { mode: 0o600 });
-  // HOME without a .kube directory: egress-guard finds no cluster and checks each object on its own.
-  const tlsEnv = { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, HOST: '127.0.0.1', HOME: dir };
-  const egressEnv = async () => ({ ...tlsEnv, PORT: String(await freePort()), OPS_PORT: String(await freePort()), LOG_LEVEL: 'info', SHUTDOWN_DELAY_SECONDS: '0' });
+  const { caCertPem, tlsEnv, egressEnv } = await prepareServers(dir);
 
   log(`egress-guard bench: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, node ${process.version}, load average ${LOAD_AT_START.join(' ')}`);
   log(`load: ${ROUNDS} rounds x ${SECONDS} s per server and payload, ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, HTTPS on 127.0.0.1`);
@@ -140,7 +129,7 @@ async function bench(dir: string): Promise<void> {
 
     const results: Record<string, PayloadFigures> = {};
     for (const payload of payloads().filter((p) => !ONLY || ONLY.includes(p.id))) {
-      await sanityCheck(payload, egressUrl, baselineUrl, certs.caCertPem);
+      await sanityCheck(payload, egressUrl, baselineUrl, caCertPem);
       const calibration = calibrated ? { url: `https://127.0.0.1:${calibratedPort}`, pid: calibrated.pid } : undefined;
       results[payload.id] = await compare(payload, { url: egressUrl, pid: egress.pid }, { url: baselineUrl, pid: baseline.pid }, calibration);
     }
