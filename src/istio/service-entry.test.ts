@@ -54,6 +54,7 @@ describe('toServiceEntryView', () => {
     ['a single string', 'example.com', [{ host: 'example.com', path: 'spec.hosts' }]],
     ['non-strings and blanks among strings', [1, null, ' ', 'a.com', {}, ['b.com']], [{ host: 'a.com', path: 'spec.hosts[3]' }]],
     ['padded names', ['  *.a.com '], [{ host: '*.a.com', path: 'spec.hosts[0]' }]],
+    ['a long list, past the paths made ahead', [...Array(70).fill(null), 'late.example.com'], [{ host: 'late.example.com', path: 'spec.hosts[70]' }]],
     ['null', null, []],
     ['an object', { 0: 'a.com' }, []],
   ])('reads hosts given as %s', (_what, hosts, expected) => {
