@@ -88,7 +88,7 @@ export class DeferredCounter<L extends string> {
 
   /**
    * Counts one. `key` must identify the label values (the same key, the same labels); `labels` is called only the
-   * first time a key is seen, so a repeat allocates nothing.
+   * first time a key is seen, so a repeat costs one Map lookup instead of building, checking and hashing labels.
    */
   inc(key: string, labels: () => LabelValues<L>): void {
     const entry = this.pending.get(key);

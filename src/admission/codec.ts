@@ -27,9 +27,9 @@ const REVIEW_PREFIX = `{"apiVersion":"${ADMISSION_API_VERSION}","kind":"Admissio
 
 /**
  * The response body: the JSON of the AdmissionReview { apiVersion, kind, response: { uid, ...answer } }, written
- * field by field. JSON.stringify checks every
- * character of a string for escapes, and a pod's patch is several hundred characters of base64, which has none:
- * under callgrind, serialising the answer was a sixth of the instructions a pod review adds to the floor's.
+ * field by field. JSON.stringify checks every character of a string for escapes, and a pod's patch is several hundred
+ * characters of base64, which has none: under callgrind, serialising the answer was a sixth of the instructions a pod
+ * review adds to the floor's.
  */
 export function serializeReview(uid: string, answer: Answer): string {
   let json = `${REVIEW_PREFIX}${JSON.stringify(uid)},"allowed":${answer.allowed === true}`;
