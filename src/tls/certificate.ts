@@ -39,18 +39,26 @@ export function tlsFilesOf(config: Config): TlsFiles {
   return { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, ...(config.clientCaFile ? { clientCaFile: config.clientCaFile } : {}) };
 }
 
-/** Reads all files; an unreadable one is a CertificateProblem naming the setting, the path and the error code. */
+/**
+ * Reads all files. Every unreadable one is named, in setting order, in one CertificateProblem: an operator who
+ * mounted the wrong volume learns all of it at once, and the message does not depend on which read failed first.
+ */
 export async function readTlsFiles(files: TlsFiles): Promise<TlsMaterial> {
-  const read = (path: string, setting: string) =>
-    readFile(path).catch((error: NodeJS.ErrnoException) => {
-      throw new CertificateProblem(`cannot read ${setting} ${path}: ${error.code ?? error.message}`);
-    });
-  const [cert, key, clientCa] = await Promise.all([
-    read(files.certFile, 'TLS_CERT_FILE'),
-    read(files.keyFile, 'TLS_KEY_FILE'),
-    files.clientCaFile ? read(files.clientCaFile, 'CLIENT_CA_FILE') : undefined,
-  ]);
-  return { cert, key, ...(clientCa ? { clientCa } : {}) };
+  const wanted: Array<[setting: string, path: string | undefined]> = [
+    ['TLS_CERT_FILE', files.certFile],
+    ['TLS_KEY_FILE', files.keyFile],
+    ['CLIENT_CA_FILE', files.clientCaFile],
+  ];
+  const outcomes = await Promise.allSettled(wanted.map(([, path]) => (path === undefined ? undefined : readFile(path))));
+  const problems = outcomes.flatMap((outcome, index) => {
+    if (outcome.status === 'fulfilled') return [];
+    const [setting, path] = wanted[index]!;
+    const error = outcome.reason as NodeJS.ErrnoException;
+    return [`cannot read ${setting} ${path}: ${error.code ?? error.message}`];
+  });
+  if (problems.length > 0) throw new CertificateProblem(problems.join('; '));
+  const [cert, key, clientCa] = outcomes.map((outcome) => (outcome as PromiseFulfilledResult<Buffer | undefined>).value);
+  return { cert: cert!, key: key!, ...(clientCa ? { clientCa } : {}) };
 }
 
 /**

@@ -83,7 +83,9 @@ describe('CertificateReloader', () => {
     const { volume, reloader, refusals } = await reloaderOn({ watch: false, recheckMs: 60_000 });
     await volume.remove();
     expect(await reloader.check()).toBe('rejected');
-    expect(refusals()[0]!.problem).toBe(`cannot read TLS_CERT_FILE ${volume.path('tls.crt')}: ENOENT`);
+    expect(refusals()[0]!.problem).toBe(
+      `cannot read TLS_CERT_FILE ${volume.path('tls.crt')}: ENOENT; cannot read TLS_KEY_FILE ${volume.path('tls.key')}: ENOENT`,
+    );
   });
 
   it('refuses a pair Node would not serve (apply throws) and keeps the served one', async () => {

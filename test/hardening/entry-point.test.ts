@@ -74,11 +74,15 @@ describe('the production entry point (dist/src/main.js)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('exits 1 naming the missing file, and creates no certificate', async () => {
+  it('exits 1 naming every missing file, and creates no certificate', async () => {
     const empty = await mkdtemp(join(dir, 'empty-'));
     const main = start({ TLS_CERT_FILE: join(empty, 'tls.crt'), TLS_KEY_FILE: join(empty, 'tls.key') });
     expect((await main.exited).code).toBe(1);
-    expect(main.lines().at(-1)).toMatchObject({ level: 60, msg: 'egress-guard could not start', problem: `cannot read TLS_CERT_FILE ${join(empty, 'tls.crt')}: ENOENT` });
+    expect(main.lines().at(-1)).toMatchObject({
+      level: 60,
+      msg: 'egress-guard could not start',
+      problem: `cannot read TLS_CERT_FILE ${join(empty, 'tls.crt')}: ENOENT; cannot read TLS_KEY_FILE ${join(empty, 'tls.key')}: ENOENT`,
+    });
     expect(await readdir(empty)).toEqual([]);
   });
 
