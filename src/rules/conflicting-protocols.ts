@@ -46,6 +46,8 @@ function message(host: string, port: ServiceEntryPort, conflicts: Map<string, st
 }
 
 export const conflictingProtocolsRule: ServiceEntryRule = (entry, { settings, cluster }) => {
+  // With only the object at hand there is no other entry to disagree with.
+  if (cluster.scope === 'object') return [];
   const findings: Finding[] = [];
   for (const { host } of distinctHosts(entry)) {
     const others = otherEntriesForHost(entry, host, cluster);

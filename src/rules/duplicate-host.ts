@@ -19,6 +19,8 @@ function unreliablePorts(entries: readonly ServiceEntryView[]): number[] {
 }
 
 export const duplicateHostRule: ServiceEntryRule = (entry, { settings, cluster }) => {
+  // With only the object at hand there is no other entry to share a host with.
+  if (cluster.scope === 'object') return [];
   const findings: Finding[] = [];
   for (const { host, path } of distinctHosts(entry)) {
     if (!isAutoAllocated(entry, host)) continue;

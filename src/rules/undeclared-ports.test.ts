@@ -59,6 +59,14 @@ describe('undeclared-ports', () => {
     ['cluster: an entry exported only to its own other namespace does not count', { entry: example(), cluster: [other('web', [80, 443], 'team-a', ['.'])], expected: [['spec.hosts[0]', [80, 443], [9444]]] }],
     ['cluster: an entry exported to this namespace counts', { entry: example(), cluster: [other('web', [80, 443], 'team-a', ['default'])], expected: [] }],
     ['cluster: the old version of this entry is replaced, not merged', { entry: example(), cluster: [other('external-auto', [80, 443])], expected: [['spec.hosts[0]', [80, 443], [9444]]] }],
+    [
+      'cluster: a host another entry shares gets the union, a host it does not gets the entry\'s own',
+      {
+        entry: example({ hosts: ['example.com', 'api.example.com'] }),
+        cluster: [other('web', [80])],
+        expected: [['spec.hosts[0]', [443], [80, 9444]], ['spec.hosts[1]', [80, 443], [9444]]],
+      },
+    ],
     ['cluster index that lacks this entry (CREATE): its own ports still count', { entry: example(), settings: { expectedPorts: [9444] }, cluster: [], expected: [] }],
   ])('%s', (_case, { entry, settings, cluster, expected }) => {
     // The index may or may not hold the entry under review (CREATE vs UPDATE); rows list what it holds.

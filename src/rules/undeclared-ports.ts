@@ -70,10 +70,15 @@ function undeclaredMessage(host: string, missing: readonly number[], declared: r
 export const undeclaredPortsRule: ServiceEntryRule = (entry, { settings, cluster }) => {
   const expected = expectedPortsFor(entry, settings);
   const findings: Finding[] = expected.problem ? [expected.problem] : [];
+  // A host that no other entry declares lacks what the entry itself lacks: worked out once, not once per host.
+  const ownMissing = expected.ports.filter((port) => !entry.ports.some((declared) => declared.number === port));
+  // With only the object at hand every host is such a host.
+  if (cluster.scope === 'object' && ownMissing.length === 0) return findings;
+  const own = portNumbers(entry);
   for (const { host, path } of distinctHosts(entry)) {
     if (!isAutoAllocated(entry, host)) continue;
     const declaredPorts = declaredPortsFor(entry, host, cluster);
-    const missingPorts = expected.ports.filter((port) => !declaredPorts.includes(port));
+    const missingPorts = declaredPorts === own ? ownMissing : expected.ports.filter((port) => !declaredPorts.includes(port));
     if (missingPorts.length === 0) continue;
     findings.push({
       rule: UNDECLARED_PORTS,
