@@ -2,10 +2,11 @@
 // fastify floor, counted in CPU instructions instead of seconds. Both servers run under valgrind's callgrind, which
 // counts every instruction a process executes (all its threads, JIT code and garbage collection included): the
 // floor's count repeats to 0.2%, while req/s ratios on a shared 2-core machine move by 0.1 from one round to the
-// next. Not entirely free of the machine's load: how many requests one event-loop turn handles depends on timing, and
-// egress-guard counted about 6% more on a 9 KB pod with a second callgrind run beside it; run it alone. egress-guard's own count moves more from run to run (garbage collection and
-// recompilation land in some runs and not others), hence several runs and their median. Instructions are not time
-// (cache misses cost nothing here), so this complements the timed bench rather than replacing it.
+// next. Not entirely free of the machine's load: how many requests one event-loop turn handles depends on timing,
+// and egress-guard counted about 6% more on a 9 KB pod with a second callgrind run beside it; run it alone.
+// egress-guard's own count moves more from run to run (garbage collection and recompilation land in some runs and
+// not others), hence several runs and their median. Instructions are not time (cache misses cost nothing here, and
+// neither does the kernel's side of a system call), so this complements the timed bench rather than replacing it.
 //
 // Each payload: WARMUP requests so the JIT settles (counting starts off), then REPEATS counted runs of REQUESTS
 // requests each, with instrumentation switched on through callgrind_control around each run. Environment:
