@@ -44,21 +44,25 @@ export function tlsFilesOf(config: Config): TlsFiles {
  * mounted the wrong volume learns all of it at once, and the message does not depend on which read failed first.
  */
 export async function readTlsFiles(files: TlsFiles): Promise<TlsMaterial> {
-  const wanted: Array<[setting: string, path: string | undefined]> = [
-    ['TLS_CERT_FILE', files.certFile],
-    ['TLS_KEY_FILE', files.keyFile],
-    ['CLIENT_CA_FILE', files.clientCaFile],
-  ];
-  const outcomes = await Promise.allSettled(wanted.map(([, path]) => (path === undefined ? undefined : readFile(path))));
-  const problems = outcomes.flatMap((outcome, index) => {
-    if (outcome.status === 'fulfilled') return [];
-    const [setting, path] = wanted[index]!;
-    const error = outcome.reason as NodeJS.ErrnoException;
-    return [`cannot read ${setting} ${path}: ${error.code ?? error.message}`];
-  });
+  const read = (setting: string, path: string) =>
+    readFile(path).then(
+      (content): FileRead => ({ content }),
+      (error: NodeJS.ErrnoException): FileRead => ({ problem: `cannot read ${setting} ${path}: ${error.code ?? error.message}` }),
+    );
+  const [cert, key, clientCa] = await Promise.all([
+    read('TLS_CERT_FILE', files.certFile),
+    read('TLS_KEY_FILE', files.keyFile),
+    files.clientCaFile ? read('CLIENT_CA_FILE', files.clientCaFile) : undefined,
+  ]);
+  const problems = [cert, key, clientCa].flatMap((result) => (result?.problem === undefined ? [] : [result.problem]));
   if (problems.length > 0) throw new CertificateProblem(problems.join('; '));
-  const [cert, key, clientCa] = outcomes.map((outcome) => (outcome as PromiseFulfilledResult<Buffer | undefined>).value);
-  return { cert: cert!, key: key!, ...(clientCa ? { clientCa } : {}) };
+  return { cert: cert.content!, key: key.content!, ...(clientCa?.content ? { clientCa: clientCa.content } : {}) };
+}
+
+/** One file of readTlsFiles: its content, or why it could not be read. */
+interface FileRead {
+  content?: Buffer;
+  problem?: string;
 }
 
 /**
