@@ -4,8 +4,9 @@ import type { SecureContextOptions } from 'node:tls';
 import { decodeReview, serializeReview } from '../admission/codec.js';
 import { dispatch, formatKind, type ReviewOutcome, type Webhook } from '../admission/webhook.js';
 import type { AdmissionRequest } from '../admission/types.js';
-import type { Logger } from '../log.js';
+import { preformattedLines, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { nameOf, reviewLineFields } from './review-line.js';
 
 /** What fastify itself sends with an object body. */
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
@@ -103,10 +104,12 @@ function acceptJsonOnly(app: FastifyInstance, bodyLimit: number): void {
 
 /**
  * Metrics and the one log line of each review. Built once per webhook: its logger carries `webhook` already
- * serialised, and the line is assembled field by field (no spreads), as this runs for every pod created.
+ * serialised, and the line's fields are formatted by hand (review-line.ts), as this runs for every pod created.
  */
 function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
   const logger = options.logger.child({ webhook: webhook.name });
+  const reviewed = preformattedLines(logger, 'info', 'review');
+  const misrouted = preformattedLines(logger, 'error', 'review of a kind this webhook does not handle');
   const durationLabels = { webhook: webhook.name };
   return (review: AdmissionRequest, outcome: ReviewOutcome, seconds: number): void => {
     const reason = outcome.reason ?? '';
@@ -114,48 +117,15 @@ function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
     options.metrics.reviews.inc(`${webhook.name}/${decision}/${reason}`, () => ({ webhook: webhook.name, decision, reason }));
     options.metrics.reviewDuration.observe(durationLabels, seconds);
     if (outcome.rules !== undefined) for (const rule of outcome.rules) options.metrics.findings.inc(`${webhook.name}/${rule}`, () => ({ webhook: webhook.name, rule }));
-    const line: ReviewLine = { uid: review.uid, kind: formatKind(review.kind) };
-    if (review.namespace) line.namespace = review.namespace;
-    const name = nameOf(review);
-    if (name !== undefined) line.name = name;
-    line.operation = review.operation;
-    line.dryRun = review.dryRun === true;
-    line.decision = outcome.decision;
-    if (outcome.reason) line.reason = reason;
-    if (outcome.rules?.length) line.rules = outcome.rules;
-    if (outcome.answer.warnings?.length) line.warnings = outcome.answer.warnings.length;
-    line.durationMs = Math.round(seconds * 1e6) / 1e3;
-    if (outcome.decision === 'misrouted') logger.error(line, 'review of a kind this webhook does not handle');
-    else logger.info(line, 'review');
+    const line = decision === 'misrouted' ? misrouted : reviewed;
+    if (line.enabled()) line.write(reviewLineFields(review, outcome, Math.round(seconds * 1e6)));
   };
-}
-
-interface ReviewLine {
-  uid: string;
-  kind: string;
-  namespace?: string;
-  name?: string;
-  operation?: string;
-  dryRun?: boolean;
-  decision?: string;
-  reason?: string;
-  rules?: readonly string[];
-  warnings?: number;
-  durationMs?: number;
 }
 
 /** namespace/name for a log line. */
 function identify(review: AdmissionRequest): { namespace?: string; name?: string } {
   const name = nameOf(review);
   return { ...(review.namespace ? { namespace: review.namespace } : {}), ...(name !== undefined ? { name } : {}) };
-}
-
-/** The object's name; pods from ReplicaSets have only generateName at admission, shown as `prefix-*`. */
-function nameOf(review: AdmissionRequest): string | undefined {
-  if (review.name) return review.name;
-  const metadata = (review.object as { metadata?: { name?: unknown; generateName?: unknown } } | undefined)?.metadata;
-  if (typeof metadata?.name === 'string' && metadata.name) return metadata.name;
-  return typeof metadata?.generateName === 'string' ? `${metadata.generateName}*` : undefined;
 }
 
 function reasonPhrase(status: number): string {
