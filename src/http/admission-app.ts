@@ -110,12 +110,12 @@ function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
   const logger = options.logger.child({ webhook: webhook.name });
   const reviewed = preformattedLines(logger, 'info', 'review');
   const misrouted = preformattedLines(logger, 'error', 'review of a kind this webhook does not handle');
-  const durationLabels = { webhook: webhook.name };
+  const duration = options.metrics.reviewDuration.bind({ webhook: webhook.name });
   return (review: AdmissionRequest, outcome: ReviewOutcome, seconds: number): void => {
     const reason = outcome.reason ?? '';
     const { decision } = outcome;
     options.metrics.reviews.inc(`${webhook.name}/${decision}/${reason}`, () => ({ webhook: webhook.name, decision, reason }));
-    options.metrics.reviewDuration.observe(durationLabels, seconds);
+    duration.observe(seconds);
     if (outcome.rules !== undefined) for (const rule of outcome.rules) options.metrics.findings.inc(`${webhook.name}/${rule}`, () => ({ webhook: webhook.name, rule }));
     const line = decision === 'misrouted' ? misrouted : reviewed;
     if (line.enabled()) line.write(reviewLineFields(review, outcome, Math.round(seconds * 1e6)));
