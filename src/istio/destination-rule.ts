@@ -2,7 +2,7 @@
 // which host it applies to, who can see it, and which TLS mode it sets per port. Like toServiceEntryView it
 // reads whatever arrived (watch event, YAML file) and never throws: unusable values are skipped.
 import { normalizeHost } from './hosts.js';
-import { field, isDict, portNumber, text } from './read.js';
+import { field, isDict, portNumber, text, upperCased } from './read.js';
 
 export interface DestinationRuleView {
   namespace: string;
@@ -33,7 +33,7 @@ function list(value: unknown): unknown[] {
 function tlsModeOf(settings: unknown): string | undefined {
   const tls = field(settings, 'tls');
   if (!isDict(tls)) return undefined;
-  return text(field(tls, 'mode'))?.trim().toUpperCase() || 'DISABLE';
+  return upperCased(text(field(tls, 'mode')) ?? '') || 'DISABLE';
 }
 
 function portTlsModes(portLevelSettings: unknown): Record<number, string | null> {

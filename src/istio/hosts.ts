@@ -1,4 +1,5 @@
 // Host-name helpers shared by the rules and the cluster index.
+import { trimmed } from './read.js';
 
 /** Any `*` makes a host a wildcard: `*`, `*.example.com`, and the partial form `*foo.com` Istio also matches. */
 export function isWildcardHost(host: string): boolean {
@@ -10,8 +11,7 @@ export function isWildcardHost(host: string): boolean {
  * question of every review, so the common case (already lower case, no dot, no blanks) allocates nothing.
  */
 export function normalizeHost(host: string): string {
-  const trimmed = host.length > 0 && (host.charCodeAt(0) <= 32 || host.charCodeAt(host.length - 1) <= 32) ? host.trim() : host;
-  const lower = trimmed.toLowerCase();
+  const lower = trimmed(host).toLowerCase();
   return lower.endsWith('.') ? lower.slice(0, -1) : lower;
 }
 

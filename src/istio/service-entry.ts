@@ -1,7 +1,7 @@
 // A tolerant, normalized view of a networking.istio.io ServiceEntry. The input is whatever arrived in an
 // AdmissionReview or a YAML file, so every field is read defensively: unusable values are skipped, never thrown on.
 import { normalizeHost } from './hosts.js';
-import { field, isDict, portNumber, text } from './read.js';
+import { field, isDict, portNumber, text, trimmed, upperCased } from './read.js';
 
 export type Resolution = 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN' | 'DYNAMIC_DNS';
 
@@ -81,8 +81,23 @@ function nonBlank(value: unknown): string | undefined {
 }
 
 function toHost(value: unknown, path: string): ServiceEntryHost | undefined {
-  const host = typeof value === 'string' ? value.trim() : '';
+  const host = typeof value === 'string' ? trimmed(value) : '';
   return host === '' ? undefined : { host, path };
+}
+
+/**
+ * collect(value, HOSTS, toHost) with the call to toHost made directly: `collect` calls three readers, so V8 does not
+ * inline any of them, and for the list every review has longest that call was 1.2k of a 20-host view's 15k
+ * instructions (callgrind, in-process).
+ */
+function toHosts(value: unknown): ServiceEntryHost[] {
+  if (!Array.isArray(value)) return collect(value, HOSTS, toHost);
+  const hosts: ServiceEntryHost[] = [];
+  for (let index = 0; index < value.length; index++) {
+    const host = toHost(value[index], HOSTS.first[index] ?? `${HOSTS.list}[${index}]`);
+    if (host !== undefined) hosts.push(host);
+  }
+  return hosts;
 }
 
 /** Null-prototype map, so a `__proto__` label is just a label. Scalars are stringified (YAML `false` means "false"). */
@@ -103,7 +118,7 @@ function toPort(value: unknown, path: string): ServiceEntryPort | undefined {
   const targetPort = portNumber(field(value, 'targetPort'));
   return {
     number,
-    protocol: (text(field(value, 'protocol')) ?? '').trim().toUpperCase(),
+    protocol: upperCased(text(field(value, 'protocol')) ?? ''),
     name: text(field(value, 'name')) ?? '',
     ...(targetPort === undefined ? {} : { targetPort }),
     path,
@@ -118,9 +133,9 @@ export function toServiceEntryView(object: unknown, fallbackNamespace?: string):
   return {
     namespace: text(field(metadata, 'namespace')) || fallbackNamespace || '',
     name: text(field(metadata, 'name')) ?? '',
-    hosts: collect(field(spec, 'hosts'), HOSTS, toHost),
+    hosts: toHosts(field(spec, 'hosts')),
     ports: collect(field(spec, 'ports'), PORTS, toPort),
-    resolution: text(field(spec, 'resolution'))?.trim().toUpperCase() || 'NONE',
+    resolution: upperCased(text(field(spec, 'resolution')) ?? '') || 'NONE',
     addresses: collect(field(spec, 'addresses'), ADDRESSES, nonBlank),
     exportTo: collect(field(spec, 'exportTo'), EXPORT_TO, nonBlank),
     labels: stringMap(field(metadata, 'labels')),

@@ -1,0 +1,45 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { field, portNumber, trimmed, upperCased } from './read.js';
+
+// Whitespace JavaScript's trim removes, ASCII and not, at either end of otherwise plain text.
+const blanks = fc.constantFrom('', ' ', '\t', '\n', '\u00a0', '\u2028', '\ufeff', '\u3000');
+const padded = (core: fc.Arbitrary<string>) => fc.tuple(blanks, core, blanks).map(([before, text, after]) => before + text + after);
+const anyText = fc.oneof(fc.string({ unit: 'binary', maxLength: 30 }), padded(fc.string({ maxLength: 30 })));
+
+describe('trimmed', () => {
+  it.each(['', ' ', 'api.example.com', ' api.example.com', 'api.example.com\n', '\u00a0api.example.com', 'x\u3000', 'a'])('is trim() for %j', (text) => {
+    expect(trimmed(text)).toBe(text.trim());
+  });
+
+  it('is trim() for any string', () => {
+    fc.assert(fc.property(anyText, (text) => expect(trimmed(text)).toBe(text.trim())));
+  });
+});
+
+describe('upperCased', () => {
+  it.each(['', 'DNS', 'dns', ' TLS', 'HTTP2', 'DNS_ROUND_ROBIN', 'dynamic_dns ', 'Mongo', '\u00a0TCP', 'straße'])('is trim().toUpperCase() for %j', (text) => {
+    expect(upperCased(text)).toBe(text.trim().toUpperCase());
+  });
+
+  it('is trim().toUpperCase() for any string', () => {
+    const keyword = fc.stringMatching(/^[A-Za-z0-9_]{0,16}$/);
+    fc.assert(fc.property(fc.oneof(anyText, padded(keyword)), (text) => expect(upperCased(text)).toBe(text.trim().toUpperCase())));
+  });
+});
+
+describe('field', () => {
+  it('reads own properties only', () => {
+    expect(field({ hosts: ['a'] }, 'hosts')).toEqual(['a']);
+    expect(field({}, 'constructor')).toBeUndefined();
+    expect(field(JSON.parse('{"__proto__": {"hosts": ["x"]}}'), 'hosts')).toBeUndefined();
+    expect(field(Object.create({ hosts: ['inherited'] }), 'hosts')).toBeUndefined();
+    expect(field(['a'], '0')).toBeUndefined();
+  });
+});
+
+describe('portNumber', () => {
+  it.each<[unknown, number | undefined]>([[443, 443], ['8080', 8080], [' 53 ', 53], [0, undefined], [65536, undefined], [1.5, undefined], ['x', undefined], [null, undefined]])('reads %j as %j', (value, port) => {
+    expect(portNumber(value)).toBe(port);
+  });
+});
