@@ -50,6 +50,7 @@ describe('the review log line', () => {
     ['a name from the object when the review has none', request({ name: '', object: { metadata: { name: 'from-object' } } }), allowed, 1],
     ['strings JSON must escape', request({ uid: 'a"b\\c', name: 'tab\there', namespace: 'new\nline', kind: { group: 'g"', version: 'v\u0001', kind: 'K\u2028' } }), allowed, 999_999],
     ['a long uid', request({ uid: 'x'.repeat(300) }), allowed, 10],
+    ['a damaged review whose namespace and name are not strings', request({ namespace: 7 as unknown as string, name: { a: ['b'] } as unknown as string }), allowed, 10],
   ])('is what pino writes for %s', (_name, review, outcome, micros) => {
     const { byPino, byHand } = bothLines(review, outcome, micros);
     expect(byHand).toBe(byPino);
@@ -62,10 +63,12 @@ describe('the review log line', () => {
     expect(JSON.parse(byHand).level).toBe(50);
   });
 
-  it('parses to what pino writes for any names, uids and kinds', () => {
+  it('parses to what pino writes for any names, uids and kinds, damaged ones too', () => {
     const text = fc.string({ unit: 'binary', maxLength: 40 });
+    // The codec checks uid and operation only: namespace and name can be anything JSON holds.
+    const anything = fc.oneof(text, fc.jsonValue()) as fc.Arbitrary<string>;
     fc.assert(
-      fc.property(text, text, text, text, fc.nat(60_000_000), (uid, namespace, name, kind, micros) => {
+      fc.property(text, anything, anything, text, fc.nat(60_000_000), (uid, namespace, name, kind, micros) => {
         const review = request({ uid, namespace, name, kind: { group: kind, version: 'v1', kind } });
         const { byPino, byHand } = bothLines(review, allowed, micros);
         // pino writes lone surrogates raw and JSON.stringify escapes them: the same string once parsed.

@@ -7,9 +7,9 @@ import type { AdmissionRequest } from '../admission/types.js';
 /** `,"uid":"…","kind":"…",…`: the review's fields, ready for LineWriter.write. */
 export function reviewLineFields(review: AdmissionRequest, outcome: ReviewOutcome, micros: number): string {
   let fields = `,"uid":${jsonString(review.uid)},"kind":${jsonString(formatKind(review.kind))}`;
-  if (review.namespace) fields += `,"namespace":${jsonString(review.namespace)}`;
+  if (review.namespace) fields += `,"namespace":${jsonValue(review.namespace)}`;
   const name = nameOf(review);
-  if (name !== undefined) fields += `,"name":${jsonString(name)}`;
+  if (name !== undefined) fields += `,"name":${jsonValue(name)}`;
   fields += `,"operation":${jsonString(review.operation)},"dryRun":${review.dryRun === true},"decision":"${outcome.decision}"`;
   if (outcome.reason) fields += `,"reason":${jsonString(outcome.reason)}`;
   if (outcome.rules?.length) fields += `,"rules":${jsonStrings(outcome.rules)}`;
@@ -37,6 +37,14 @@ export function jsonString(text: string): string {
     if (code < 0x20 || code === 0x22 || code === 0x5c || (code >= 0xd800 && code <= 0xdfff)) return JSON.stringify(text);
   }
   return `"${text}"`;
+}
+
+/**
+ * The codec checks only uid and operation: in a damaged review, namespace and name can be any JSON value. Written
+ * as they came, as pino would write them.
+ */
+function jsonValue(value: unknown): string {
+  return typeof value === 'string' ? jsonString(value) : (JSON.stringify(value) ?? 'null');
 }
 
 function jsonStrings(texts: readonly string[]): string {
