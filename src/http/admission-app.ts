@@ -2,7 +2,7 @@
 import { fastify, LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { SecureContextOptions } from 'node:tls';
 import { decodeReview, serializeReview } from '../admission/codec.js';
-import { dispatch, formatKind, type ReviewOutcome, type Webhook } from '../admission/webhook.js';
+import { dispatch, type ReviewOutcome, type Webhook } from '../admission/webhook.js';
 import type { AdmissionRequest } from '../admission/types.js';
 import { preformattedLines, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
