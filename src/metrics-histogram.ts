@@ -51,7 +51,7 @@ export class HistogramSeries {
 /**
  * prom-client's Histogram.observe builds, checks and hashes a label object and finds the bucket through
  * number-keyed string properties on every call: about 600 ns, a review's largest metrics cost. Here the caller binds
- * its label values once (`series`) and an observation is a bucket search and three additions. The registry reads
+ * its label values once (`bind`) and an observation is a bucket search and three additions. The registry reads
  * it through the same methods as prom-client's own metrics; metrics-histogram.test.ts compares the exposition.
  */
 export class BoundLabelsHistogram<L extends string> {

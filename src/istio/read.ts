@@ -32,7 +32,7 @@ export function trimmed(value: string): string {
 
 /**
  * value.trim().toUpperCase() for enum-like fields (protocol, resolution). Those arrive upper-cased already, and
- * toUpperCase is a runtime call even then: a third of a ServiceEntry view's cost went to three of them.
+ * toUpperCase is a runtime call even then: three of them were 1.5k of a 20-host view's 15k instructions.
  */
 export function upperCased(value: string): string {
   for (let index = 0; index < value.length; index++) {
