@@ -188,8 +188,9 @@ describe('POST /validate/serviceentries', () => {
 describe('bad input', () => {
   let app: FastifyInstance;
   let metrics: Metrics;
+  let log: CapturedLog;
   beforeAll(() => {
-    ({ app, metrics } = build());
+    ({ app, metrics, log } = build());
   });
   afterAll(() => app.close());
 
@@ -204,6 +205,10 @@ describe('bad input', () => {
     const res = await post(app, '/validate/serviceentries', payload);
     expect(res.statusCode).toBe(400);
     expect(res.json().message).toMatch(message);
+    // Logged at warn with the same explanation, by whichever layer refused it (the JSON parser or the codec).
+    const line = log.lines().at(-1);
+    expect(line).toMatchObject({ level: 40 });
+    expect(String(line?.problem)).toMatch(message);
   });
 
   it('answers a body over 7 MiB with 413', async () => {
