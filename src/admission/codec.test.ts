@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { serializeReview } from './codec.js';
+import { decodeReview, serializeReview } from './codec.js';
 import { allowed, denied, patched, type Answer } from './responses.js';
 import { ADMISSION_API_VERSION, type AdmissionReview } from './types.js';
 
@@ -38,5 +38,26 @@ describe('serializeReview', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('decodeReview', () => {
+  const body = (kind: unknown) => ({ apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', request: { uid: 'u1', operation: 'CREATE', kind, object: { a: 1 } } });
+
+  it('passes a well-formed request through with its kind and fields', () => {
+    const kind = { group: 'networking.istio.io', version: 'v1', kind: 'ServiceEntry' };
+    const decoded = decodeReview(body(kind));
+    expect(decoded).toEqual({ ok: true, request: { uid: 'u1', operation: 'CREATE', kind, object: { a: 1 } } });
+  });
+
+  it.each<[string, unknown, { group: string; version: string; kind: string }]>([
+    ['missing', undefined, { group: '', version: '', kind: '' }],
+    ['a string', 'Pod', { group: '', version: '', kind: '' }],
+    ['an array', ['v1', 'Pod'], { group: '', version: '', kind: '' }],
+    ['partly numbers', { group: '', version: 1, kind: 'Pod' }, { group: '', version: '', kind: 'Pod' }],
+  ])('reads a malformed kind (%s) as strings, so the webhook answers it as a kind it does not handle', (_name, kind, expected) => {
+    const decoded = decodeReview(body(kind));
+    expect(decoded.ok && decoded.request.kind).toEqual(expected);
+    expect(decoded.ok && decoded.request.object).toEqual({ a: 1 });
   });
 });
