@@ -8,6 +8,7 @@ import { serviceEntryVerdict } from '../rules/verdict.js';
 import type { ClusterView, RuleSettings } from '../rules/types.js';
 
 const ISTIO_NETWORKING_VERSIONS = new Set(['v1', 'v1beta1', 'v1alpha3']);
+const NO_RULES: readonly string[] = [];
 
 /** How the webhook sees the rest of the cluster: the object alone, or the informer-backed index. */
 export type ClusterViewFor = (entry: ServiceEntryView) => ClusterView;
@@ -26,6 +27,8 @@ export function serviceEntryValidator(settings: RuleSettings, clusterViewFor: Cl
       const view = clusterViewFor(entry);
       // The object-at-hand view answers from the entry's own memoised facts: a memo in front would cost more.
       const findings = evaluateServiceEntry(entry, { settings, cluster: view.scope === 'object' ? view : answeringOnce(view) });
+      // Most entries have no findings: then there is nothing to count, explain or warn about.
+      if (findings.length === 0) return { answer: allowed(), decision: 'allowed', rules: NO_RULES };
       const rules = [...new Set(findings.map((finding) => finding.rule))];
       const verdict = serviceEntryVerdict(entry, findings);
       if (verdict.denyMessage !== undefined) {
