@@ -51,6 +51,8 @@ describe('the review log line', () => {
     ['strings JSON must escape', request({ uid: 'a"b\\c', name: 'tab\there', namespace: 'new\nline', kind: { group: 'g"', version: 'v\u0001', kind: 'K\u2028' } }), allowed, 999_999],
     ['a long uid', request({ uid: 'x'.repeat(300) }), allowed, 10],
     ['a damaged review whose namespace and name are not strings', request({ namespace: 7 as unknown as string, name: { a: ['b'] } as unknown as string }), allowed, 10],
+    ['a damaged name beside a plain namespace', request({ name: { a: 1 } as unknown as string }), allowed, 10],
+    ['a plain name beside a damaged namespace', request({ namespace: 7 as unknown as string }), allowed, 10],
   ])('is what pino writes for %s', (_name, review, outcome, micros) => {
     const { byPino, byHand } = bothLines(review, outcome, micros);
     expect(byHand).toBe(byPino);

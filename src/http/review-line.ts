@@ -6,15 +6,30 @@ import type { AdmissionRequest } from '../admission/types.js';
 
 /** `,"uid":"…","kind":"…",…`: the review's fields, ready for LineWriter.write. */
 export function reviewLineFields(review: AdmissionRequest, outcome: ReviewOutcome, micros: number): string {
-  let fields = `,"uid":${jsonString(review.uid)},"kind":${jsonString(formatKind(review.kind))}`;
-  if (review.namespace) fields += `,"namespace":${jsonValue(review.namespace)}`;
+  const { uid, namespace, operation } = review;
+  const kind = formatKind(review.kind);
   const name = nameOf(review);
-  if (name !== undefined) fields += `,"name":${jsonValue(name)}`;
-  fields += `,"operation":${jsonString(review.operation)},"dryRun":${review.dryRun === true},"decision":"${outcome.decision}"`;
+  // The strings the review brought, checked for anything JSON escapes in one scan of them all: the API server's are
+  // plain. (A scan per string, by charCodeAt, was 2.9k instructions of a ServiceEntry review under callgrind.)
+  const plain =
+    (namespace === undefined || typeof namespace === 'string') &&
+    (name === undefined || typeof name === 'string') &&
+    !NEEDS_ESCAPING.test(`${uid}${kind}${namespace ?? ''}${name ?? ''}${operation}`);
+  let fields = `,"uid":${quoted(uid, plain)},"kind":${quoted(kind, plain)}`;
+  if (namespace) fields += `,"namespace":${quoted(namespace, plain)}`;
+  if (name !== undefined) fields += `,"name":${quoted(name, plain)}`;
+  fields += `,"operation":${quoted(operation, plain)},"dryRun":${review.dryRun === true},"decision":"${outcome.decision}"`;
   if (outcome.reason) fields += `,"reason":${jsonString(outcome.reason)}`;
   if (outcome.rules?.length) fields += `,"rules":${jsonStrings(outcome.rules)}`;
   if (outcome.answer.warnings?.length) fields += `,"warnings":${outcome.answer.warnings.length}`;
   return `${fields},"durationMs":${millisecondsText(micros)}`;
+}
+
+/** What JSON.stringify escapes in a string: control characters, `"`, `\`, and surrogates (it escapes the lone ones). */
+const NEEDS_ESCAPING = /[\u0000-\u001f"\\\ud800-\udfff]/;
+
+function quoted(value: unknown, plain: boolean): string {
+  return plain ? `"${value as string}"` : jsonValue(value);
 }
 
 /** The object's name; pods from ReplicaSets have only generateName at admission, shown as `prefix-*`. */
@@ -27,16 +42,10 @@ export function nameOf(review: AdmissionRequest): string | undefined {
 
 /**
  * JSON.stringify(text), skipping its setup for the short, plain strings a review's names are: JSON.stringify of a
- * string cost about 220 ns, a scan of a DNS name a tenth of that. Anything JSON escapes goes to JSON.stringify.
+ * string cost about 220 ns, a regular-expression scan of a DNS name a fraction of that.
  */
 export function jsonString(text: string): string {
-  if (text.length > 128) return JSON.stringify(text);
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    // Control characters, `"`, `\`, and surrogates (JSON.stringify escapes the lone ones).
-    if (code < 0x20 || code === 0x22 || code === 0x5c || (code >= 0xd800 && code <= 0xdfff)) return JSON.stringify(text);
-  }
-  return `"${text}"`;
+  return NEEDS_ESCAPING.test(text) ? JSON.stringify(text) : `"${text}"`;
 }
 
 /**
