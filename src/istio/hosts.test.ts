@@ -6,6 +6,9 @@ describe('isWildcardHost', () => {
     ['*', true],
     ['*.oss-cn-shanghai.aliyuncs.com', true],
     ['*foo.com', true],
+    // istiod reads only the first character; elsewhere `*` is an invalid host, not a wildcard.
+    ['api.*.example.com', false],
+    ['example.*', false],
     ['oss-cn-shanghai.aliyuncs.com', false],
     ['example.com', false],
     ['', false],
