@@ -1,7 +1,7 @@
 // A tolerant, normalized view of a networking.istio.io ServiceEntry. The input is whatever arrived in an
 // AdmissionReview or a YAML file, so every field is read defensively: unusable values are skipped, never thrown on.
 import { normalizeHost } from './hosts.js';
-import { field, isDict, portNumber, text, trimmed, upperCased } from './read.js';
+import { fieldsOf, isDict, portNumber, text, trimmed, upperCased } from './read.js';
 
 export type Resolution = 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN' | 'DYNAMIC_DNS';
 
@@ -116,34 +116,35 @@ function stringMap(value: unknown): Record<string, string> {
 }
 
 function toPort(value: unknown, path: string): ServiceEntryPort | undefined {
-  const number = portNumber(field(value, 'number'));
+  const fields = fieldsOf(value);
+  const number = portNumber(fields.number);
   if (number === undefined) return undefined;
-  const port: ServiceEntryPort = { number, protocol: upperCased(text(field(value, 'protocol')) ?? ''), name: text(field(value, 'name')) ?? '', path };
+  const port: ServiceEntryPort = { number, protocol: upperCased(text(fields.protocol) ?? ''), name: text(fields.name) ?? '', path };
   // Set only when given, as the CRD leaves it; assigned, not spread: a spread of `{}` or `{ targetPort }` copies an
   // object made for the purpose, for every port of every review.
-  const targetPort = portNumber(field(value, 'targetPort'));
+  const targetPort = portNumber(fields.targetPort);
   if (targetPort !== undefined) port.targetPort = targetPort;
   return port;
 }
 
 export function toServiceEntryView(object: unknown, fallbackNamespace?: string): ServiceEntryView {
-  const metadata = field(object, 'metadata');
-  const spec = field(object, 'spec');
+  const metadata = fieldsOf(fieldsOf(object).metadata);
+  const spec = fieldsOf(fieldsOf(object).spec);
   const view: ServiceEntryView = {
-    namespace: text(field(metadata, 'namespace')) || fallbackNamespace || '',
-    name: text(field(metadata, 'name')) ?? '',
-    hosts: toHosts(field(spec, 'hosts')),
-    ports: collect(field(spec, 'ports'), PORTS, toPort),
-    resolution: upperCased(text(field(spec, 'resolution')) ?? '') || 'NONE',
-    addresses: collect(field(spec, 'addresses'), ADDRESSES, nonBlank),
-    exportTo: collect(field(spec, 'exportTo'), EXPORT_TO, nonBlank),
-    labels: stringMap(field(metadata, 'labels')),
-    annotations: stringMap(field(metadata, 'annotations')),
+    namespace: text(metadata.namespace) || fallbackNamespace || '',
+    name: text(metadata.name) ?? '',
+    hosts: toHosts(spec.hosts),
+    ports: collect(spec.ports, PORTS, toPort),
+    resolution: upperCased(text(spec.resolution) ?? '') || 'NONE',
+    addresses: collect(spec.addresses, ADDRESSES, nonBlank),
+    exportTo: collect(spec.exportTo, EXPORT_TO, nonBlank),
+    labels: stringMap(metadata.labels),
+    annotations: stringMap(metadata.annotations),
   };
   // Present only when the object has them (a stored object, or an UPDATE's); assigned rather than spread, as in toPort.
-  const uid = text(field(metadata, 'uid'));
+  const uid = text(metadata.uid);
   if (uid !== undefined) view.uid = uid;
-  const resourceVersion = text(field(metadata, 'resourceVersion'));
+  const resourceVersion = text(metadata.resourceVersion);
   if (resourceVersion !== undefined) view.resourceVersion = resourceVersion;
   return view;
 }
