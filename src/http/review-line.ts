@@ -19,8 +19,8 @@ export function reviewLineFields(review: AdmissionRequest, outcome: ReviewOutcom
   if (namespace) fields += `,"namespace":${quoted(namespace, plain)}`;
   if (name !== undefined) fields += `,"name":${quoted(name, plain)}`;
   fields += `,"operation":${quoted(operation, plain)},"dryRun":${review.dryRun === true},"decision":"${outcome.decision}"`;
-  if (outcome.reason) fields += `,"reason":${jsonString(outcome.reason)}`;
-  if (outcome.rules?.length) fields += `,"rules":${jsonStrings(outcome.rules)}`;
+  if (outcome.reason) fields += `,"reason":${labelJson(outcome.reason)}`;
+  if (outcome.rules?.length) fields += `,"rules":${labelsJson(outcome.rules)}`;
   if (outcome.answer.warnings?.length) fields += `,"warnings":${outcome.answer.warnings.length}`;
   return `${fields},"durationMs":${millisecondsText(micros)}`;
 }
@@ -56,9 +56,26 @@ function jsonValue(value: unknown): string {
   return typeof value === 'string' ? jsonString(value) : (JSON.stringify(value) ?? 'null');
 }
 
-function jsonStrings(texts: readonly string[]): string {
+/**
+ * Reasons and rule ids are ours and few (they are metric labels too), and arrive as the same strings every time:
+ * their JSON is remembered, a Map lookup on a string whose hash V8 keeps, instead of a scan per review.
+ */
+const LABEL_JSON = new Map<string, string>();
+/** A bound all the same, should a label ever come from data. */
+const MAX_LABELS_REMEMBERED = 256;
+
+function labelJson(label: string): string {
+  let json = LABEL_JSON.get(label);
+  if (json === undefined) {
+    json = jsonString(label);
+    if (LABEL_JSON.size < MAX_LABELS_REMEMBERED) LABEL_JSON.set(label, json);
+  }
+  return json;
+}
+
+function labelsJson(labels: readonly string[]): string {
   let json = '[';
-  for (let index = 0; index < texts.length; index++) json += (index === 0 ? '' : ',') + jsonString(texts[index] as string);
+  for (let index = 0; index < labels.length; index++) json += (index === 0 ? '' : ',') + labelJson(labels[index] as string);
   return `${json}]`;
 }
 
