@@ -2,7 +2,7 @@
 // which host it applies to, who can see it, and which TLS mode it sets per port. Like toServiceEntryView it
 // reads whatever arrived (watch event, YAML file) and never throws: unusable values are skipped.
 import { normalizeHost } from './hosts.js';
-import { field, isDict, portNumber, text, upperCased } from './read.js';
+import { fieldsOf, isDict, portNumber, text, upperCased } from './read.js';
 
 export interface DestinationRuleView {
   namespace: string;
@@ -31,15 +31,15 @@ function list(value: unknown): unknown[] {
 
 /** A tls block without a mode is ClientTLSSettings' zero value, DISABLE; no tls block at all is undefined. */
 function tlsModeOf(settings: unknown): string | undefined {
-  const tls = field(settings, 'tls');
+  const tls = fieldsOf(settings).tls;
   if (!isDict(tls)) return undefined;
-  return upperCased(text(field(tls, 'mode')) ?? '') || 'DISABLE';
+  return upperCased(text(fieldsOf(tls).mode) ?? '') || 'DISABLE';
 }
 
 function portTlsModes(portLevelSettings: unknown): Record<number, string | null> {
   const modes: Record<number, string | null> = Object.create(null);
   for (const settings of list(portLevelSettings)) {
-    const port = portNumber(field(field(settings, 'port'), 'number'));
+    const port = portNumber(fieldsOf(fieldsOf(settings).port).number);
     // Istio stops at the first entry for a port; later duplicates are dead configuration.
     if (port === undefined || Object.hasOwn(modes, port)) continue;
     modes[port] = tlsModeOf(settings) ?? null;
@@ -49,20 +49,20 @@ function portTlsModes(portLevelSettings: unknown): Record<number, string | null>
 
 /** Subsets are ignored: they apply only to traffic a VirtualService routes to them, not to a plain request for the host. */
 export function toDestinationRuleView(object: unknown, fallbackNamespace?: string): DestinationRuleView {
-  const metadata = field(object, 'metadata');
-  const spec = field(object, 'spec');
-  const trafficPolicy = field(spec, 'trafficPolicy');
-  const host = text(field(spec, 'host'));
+  const metadata = fieldsOf(fieldsOf(object).metadata);
+  const spec = fieldsOf(fieldsOf(object).spec);
+  const trafficPolicy = spec.trafficPolicy;
+  const host = text(spec.host);
   const tlsMode = tlsModeOf(trafficPolicy);
-  const uid = text(field(metadata, 'uid'));
-  const resourceVersion = text(field(metadata, 'resourceVersion'));
+  const uid = text(metadata.uid);
+  const resourceVersion = text(metadata.resourceVersion);
   return {
-    namespace: text(field(metadata, 'namespace')) || fallbackNamespace || '',
-    name: text(field(metadata, 'name')) ?? '',
+    namespace: text(metadata.namespace) || fallbackNamespace || '',
+    name: text(metadata.name) ?? '',
     host: host === undefined ? '' : normalizeHost(host),
-    exportTo: list(field(spec, 'exportTo')).flatMap((to) => (typeof to === 'string' && to.trim() !== '' ? [to.trim()] : [])),
+    exportTo: list(spec.exportTo).flatMap((to) => (typeof to === 'string' && to.trim() !== '' ? [to.trim()] : [])),
     ...(tlsMode === undefined ? {} : { tlsMode }),
-    portTlsModes: portTlsModes(field(trafficPolicy, 'portLevelSettings')),
+    portTlsModes: portTlsModes(fieldsOf(trafficPolicy).portLevelSettings),
     ...(uid === undefined ? {} : { uid }),
     ...(resourceVersion === undefined ? {} : { resourceVersion }),
   };

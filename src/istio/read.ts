@@ -10,8 +10,9 @@ export function isDict(value: unknown): value is Dict {
 const hasOwnProperty = Object.prototype.hasOwnProperty;
 
 /**
- * Own properties only, so keys like `constructor` or `__proto__` never reach into a prototype. (hasOwnProperty,
- * not Object.hasOwn: on Node 20 it measured 13 ns a call against 17, and a ServiceEntry view reads 20 fields.)
+ * Own properties only, so keys like `constructor` or `__proto__` never reach into a prototype. For a key that comes
+ * from the data or the caller; the views read their schema's fixed field names through fieldsOf. (hasOwnProperty,
+ * not Object.hasOwn: on Node 20 it measured 13 ns a call against 17.)
  */
 export function field(object: unknown, key: string): unknown {
   return isDict(object) && hasOwnProperty.call(object, key) ? object[key] : undefined;
