@@ -4,9 +4,9 @@
 // something crashed. The last line printed is one JSON object with every figure.
 //
 // Environment: BENCH_SECONDS (per round and server, default 4), BENCH_ROUNDS (5), BENCH_CONNECTIONS (10),
-// BENCH_WARMUP_SECONDS (2), BENCH_RATE_SECONDS (10), BENCH_PAYLOADS (comma-separated ids, default all),
+// BENCH_WARMUP_SECONDS (5; each payload's servers start fresh), BENCH_RATE_SECONDS (10), BENCH_PAYLOADS (comma-separated ids, default all),
 // BENCH_PROFILE=1 (run both servers under --cpu-prof and print their self-time summaries; BENCH_PROFILE_DIR=DIR
-// keeps the profiles there as egress-guard.cpuprofile and baseline.cpuprofile),
+// keeps the profiles there as egress-guard.<payload>.cpuprofile and baseline.<payload>.cpuprofile),
 // BENCH_SKIP_INDEX=1 (skip the in-process index part), BENCH_CALIBRATE_US=N (also run the floor burning N us of
 // CPU per review, in the same rounds: the ratio that N us of extra work per review comes out as on this machine).
 import { cpus, loadavg } from 'node:os';
@@ -32,7 +32,7 @@ const number = (name: string, fallback: number) => {
 const SECONDS = number('BENCH_SECONDS', 4);
 const ROUNDS = number('BENCH_ROUNDS', 5);
 const CONNECTIONS = number('BENCH_CONNECTIONS', 10);
-const WARMUP_SECONDS = number('BENCH_WARMUP_SECONDS', 2);
+const WARMUP_SECONDS = number('BENCH_WARMUP_SECONDS', 5);
 const RATE = 1_000;
 const RATE_SECONDS = number('BENCH_RATE_SECONDS', 10);
 const STARTUP_SAMPLES = 3;
@@ -112,30 +112,47 @@ async function bench(dir: string): Promise<void> {
 
   const logFile = join(dir, 'egress-guard.log');
   const profileDir = join(dir, 'profile');
-  const settings = await egressEnv();
-  const egress = spawnNode(MAIN, settings, logFile, PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
-  const basePort = await freePort();
-  const baseline = spawnNode(BASELINE, { ...tlsEnv, PORT: String(basePort) }, 'pipe', PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, 'baseline')}`] : []);
-  const servers: Child[] = [egress, baseline];
-  const calibratedPort = await freePort();
-  const calibrated = CALIBRATE_US > 0 ? spawnNode(BASELINE, { ...tlsEnv, PORT: String(calibratedPort), EXTRA_CPU_US: String(CALIBRATE_US) }, 'pipe') : undefined;
-  if (calibrated) servers.push(calibrated);
-  try {
+  // Fresh servers for every payload (and for the fixed-rate run), as JMH forks a JVM per benchmark: what V8 has
+  // compiled for one payload's traffic stays with the process, and it changed the next payload's figures (a
+  // ServiceEntry measured after the two pod payloads counted 246k instructions a review against 221k in a fresh
+  // process; the floor's code path is the same for every payload and counted 210k either way).
+  const start = async (tag: string): Promise<Servers> => {
+    const settings = await egressEnv();
+    const profile = (where: string) => (PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, tag, where)}`] : []);
+    const egress = spawnNode(MAIN, settings, logFile, profile('egress-guard'));
+    const basePort = await freePort();
+    const baseline = spawnNode(BASELINE, { ...tlsEnv, PORT: String(basePort) }, 'pipe', profile('baseline'));
+    const calibratedPort = await freePort();
+    const calibrated = CALIBRATE_US > 0 ? spawnNode(BASELINE, { ...tlsEnv, PORT: String(calibratedPort), EXTRA_CPU_US: String(CALIBRATE_US) }, 'pipe') : undefined;
+    const children = [egress, baseline, ...(calibrated ? [calibrated] : [])];
+    running.push(...children);
     await waitFor200(`http://127.0.0.1:${settings.OPS_PORT}/readyz`, performance.now(), egress);
     await waitForLine(baseline, 'listening');
     if (calibrated) await waitForLine(calibrated, 'listening');
-    const egressUrl = `https://127.0.0.1:${settings.PORT}`;
-    const baselineUrl = `https://127.0.0.1:${basePort}`;
-
+    return {
+      egress: { url: `https://127.0.0.1:${settings.PORT}`, pid: egress.pid },
+      baseline: { url: `https://127.0.0.1:${basePort}`, pid: baseline.pid },
+      ...(calibrated ? { calibrated: { url: `https://127.0.0.1:${calibratedPort}`, pid: calibrated.pid } } : {}),
+      stop: () => Promise.all(children.map((child) => child.stop())).then(() => undefined),
+    };
+  };
+  const running: Child[] = [];
+  try {
     const results: Record<string, PayloadFigures> = {};
-    for (const payload of payloads().filter((p) => !ONLY || ONLY.includes(p.id))) {
-      await sanityCheck(payload, egressUrl, baselineUrl, caCertPem);
-      const calibration = calibrated ? { url: `https://127.0.0.1:${calibratedPort}`, pid: calibrated.pid } : undefined;
-      results[payload.id] = await compare(payload, { url: egressUrl, pid: egress.pid }, { url: baselineUrl, pid: baseline.pid }, calibration);
+    const measured = payloads().filter((p) => !ONLY || ONLY.includes(p.id));
+    for (const payload of measured) {
+      const servers = await start(payload.id);
+      await sanityCheck(payload, servers.egress.url, servers.baseline.url, caCertPem);
+      results[payload.id] = await compare(payload, servers.egress, servers.baseline, servers.calibrated);
+      await servers.stop();
     }
 
     // The fixed-rate run: what the API server sees at 1,000 pod creations per second.
     const pod = payloads()[0] as Payload;
+    const rated = await start('fixed-rate');
+    const egressUrl = rated.egress.url;
+    const egress = rated.egress;
+    await load({ url: egressUrl + pod.path, body: pod.body, connections: CONNECTIONS, seconds: WARMUP_SECONDS });
     const fixed = await load({ url: egressUrl + pod.path, body: pod.body, connections: CONNECTIONS, seconds: RATE_SECONDS, overallRate: RATE, pid: egress.pid });
     const fixedRate = {
       payload: pod.id,
@@ -169,18 +186,21 @@ async function bench(dir: string): Promise<void> {
     );
     const egressMemory = memoryOf(egress.pid);
 
-    await Promise.all(servers.map((server) => server.stop()));
+    await rated.stop();
     const logLines = await countLines(logFile);
     const serving = (await head(logFile, 64 * 1024)).split('\n').find((line) => line.includes('"egress-guard is serving"'));
     log(`egress-guard said: ${serving ?? '(no "serving" line found)'}`);
     const logBytes = (await stat(logFile)).size;
     log(`egress-guard wrote ${logLines} log lines (${(logBytes / 1e6).toFixed(1)} MB) to its stdout file`);
     if (PROFILE) {
-      for (const [server, where] of [['egress-guard', profileDir], ['baseline', join(profileDir, 'baseline')]] as const) {
-        const profiles = (await readdir(where)).filter((name) => name.endsWith('.cpuprofile'));
-        for (const name of profiles) {
-          log(`\n${server} CPU profile (${name}):\n${summarise(join(where, name), 30)}\n`);
-          if (env.BENCH_PROFILE_DIR) await copyFile(join(where, name), join(env.BENCH_PROFILE_DIR, `${server}.cpuprofile`));
+      for (const payload of measured) {
+        for (const server of ['egress-guard', 'baseline']) {
+          const where = join(profileDir, payload.id, server);
+          const profiles = (await readdir(where)).filter((name) => name.endsWith('.cpuprofile'));
+          for (const name of profiles) {
+            log(`\n${server} CPU profile, ${payload.id} (${name}):\n${summarise(join(where, name), 30)}\n`);
+            if (env.BENCH_PROFILE_DIR) await copyFile(join(where, name), join(env.BENCH_PROFILE_DIR, `${server}.${payload.id}.cpuprofile`));
+          }
         }
       }
     }
@@ -208,7 +228,7 @@ async function bench(dir: string): Promise<void> {
       index: index ?? 'skipped (BENCH_SKIP_INDEX=1)',
     }));
   } finally {
-    await Promise.all(servers.map((server) => server.stop()));
+    await Promise.all(running.map((server) => server.stop()));
   }
 }
 
@@ -227,6 +247,14 @@ async function sanityCheck(payload: Payload, egressUrl: string, baselineUrl: str
 }
 
 type Server = { url: string; pid: number };
+
+/** One payload's servers, started for it alone. */
+interface Servers {
+  egress: Server;
+  baseline: Server;
+  calibrated?: Server;
+  stop(): Promise<void>;
+}
 
 async function compare(payload: Payload, egress: Server, baseline: Server, calibrated?: Server): Promise<PayloadFigures> {
   const run = (server: Server, seconds: number) =>
