@@ -1,16 +1,7 @@
 // Stored views are copied into a compact form: at 100,000 ServiceEntries every duplicated small string and
 // every empty map counts. The copy is equal to the input in every field the rules read, and keeps nothing else.
 import type { DestinationRuleView } from '../istio/destination-rule.js';
-import type { ServiceEntryView } from '../istio/service-entry.js';
-import { AUTOALLOCATE_LABEL, EXPECTED_PORTS_ANNOTATION } from '../rules/undeclared-ports.js';
-
-/**
- * The only metadata keys any rule reads from a stored ServiceEntry. Everything else (kubectl's last-applied
- * copy of the whole object above all, team labels, Helm annotations) costs memory at 100,000 entries and
- * changes no verdict, so the index keeps just these. A rule that starts reading another key adds it here.
- */
-export const RULE_LABELS: readonly string[] = [AUTOALLOCATE_LABEL];
-export const RULE_ANNOTATIONS: readonly string[] = [EXPECTED_PORTS_ANNOTATION];
+import { VIEW_ANNOTATIONS, VIEW_LABELS, type ServiceEntryView } from '../istio/service-entry.js';
 
 const EMPTY_LIST: string[] = Object.freeze([]) as unknown as string[];
 const EMPTY_MAP: Record<string, string> = Object.freeze(Object.create(null)) as Record<string, string>;
@@ -57,8 +48,8 @@ export class ViewCompactor {
       resolution: this.intern(view.resolution),
       addresses: this.list(view.addresses, false),
       exportTo: this.list(view.exportTo, true),
-      labels: this.map(view.labels, RULE_LABELS),
-      annotations: this.map(view.annotations, RULE_ANNOTATIONS),
+      labels: this.map(view.labels, VIEW_LABELS),
+      annotations: this.map(view.annotations, VIEW_ANNOTATIONS),
       ...(view.uid === undefined ? {} : { uid: view.uid }),
       ...(view.resourceVersion === undefined ? {} : { resourceVersion: view.resourceVersion }),
     };

@@ -1,7 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { exampleAuto, ossDemo, serviceEntry } from '../../test/fixtures/service-entries.js';
-import { declaresHost, distinctHosts, isSameObject, isVisibleFrom, portNumbers, toServiceEntryView, type ServiceEntryView } from './service-entry.js';
+import {
+  AUTOALLOCATE_LABEL,
+  declaresHost,
+  distinctHosts,
+  EXPECTED_PORTS_ANNOTATION,
+  isSameObject,
+  isVisibleFrom,
+  portNumbers,
+  toServiceEntryView,
+  type ServiceEntryView,
+} from './service-entry.js';
 
 function withSpec(spec: unknown, metadata: unknown = { name: 'odd', namespace: 'ns' }): ServiceEntryView {
   return toServiceEntryView({ metadata, spec });
@@ -110,19 +120,47 @@ describe('toServiceEntryView', () => {
     expect(toServiceEntryView({ metadata: {} }).namespace).toBe('');
   });
 
-  it('stringifies scalar label values (YAML `false`) and drops nested ones', () => {
-    const view = withSpec({}, { labels: { 'networking.istio.io/enable-autoallocate-ip': false, tier: 2, nested: { a: 1 }, gone: null } });
-    expect({ ...view.labels }).toEqual({ 'networking.istio.io/enable-autoallocate-ip': 'false', tier: '2' });
+  it('keeps the labels and annotations rules read, scalars stringified (YAML `false`), and drops the rest', () => {
+    const view = toServiceEntryView({
+      metadata: {
+        labels: { [AUTOALLOCATE_LABEL]: false, tier: '2', team: 'payments' },
+        annotations: { [EXPECTED_PORTS_ANNOTATION]: 443, 'kubectl.kubernetes.io/last-applied-configuration': '{}' },
+      },
+    });
+    expect({ ...view.labels }).toEqual({ [AUTOALLOCATE_LABEL]: 'false' });
+    expect({ ...view.annotations }).toEqual({ [EXPECTED_PORTS_ANNOTATION]: '443' });
+  });
+
+  it.each<[string, unknown]>([
+    ['a nested object', { a: 1 }],
+    ['null', null],
+    ['a list', ['false']],
+  ])('drops a rule label whose value is %s', (_case, value) => {
+    expect({ ...toServiceEntryView({ metadata: { labels: { [AUTOALLOCATE_LABEL]: value } } }).labels }).toEqual({});
+  });
+
+  it.each<[string, unknown]>([
+    ['missing', undefined],
+    ['a string', 'team=payments'],
+    ['a list', [AUTOALLOCATE_LABEL]],
+  ])('reads labels that are %s as none', (_case, labels) => {
+    expect(Object.keys(toServiceEntryView({ metadata: { labels } }).labels)).toEqual([]);
   });
 
   it('treats a __proto__ key as data: no pollution, no inherited lookups', () => {
-    const object = JSON.parse('{"metadata":{"labels":{"__proto__":{"polluted":"yes"},"a":"b"},"annotations":{"__proto__":"x"}}}');
+    const object = JSON.parse(`{"metadata":{"labels":{"__proto__":{"polluted":"yes"},"${AUTOALLOCATE_LABEL}":"false"},"annotations":{"__proto__":"x"}}}`);
     const view = toServiceEntryView(object);
     expect(Object.getPrototypeOf(view.labels)).toBeNull();
-    expect(Object.keys(view.labels)).toEqual(['a']);
-    expect(view.annotations['__proto__']).toBe('x');
+    expect(Object.getPrototypeOf(view.annotations)).toBeNull();
+    expect(Object.keys(view.labels)).toEqual([AUTOALLOCATE_LABEL]);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
     expect(view.labels['toString']).toBeUndefined();
+    expect(view.annotations['__proto__']).toBeUndefined();
+  });
+
+  it('reads a rule label only as an own property', () => {
+    const labels = Object.create({ [AUTOALLOCATE_LABEL]: 'false' });
+    expect(Object.keys(toServiceEntryView({ metadata: { labels } }).labels)).toEqual([]);
   });
 
   it('reads only own properties, never inherited ones', () => {

@@ -1,7 +1,7 @@
 // A tolerant, normalized view of a networking.istio.io ServiceEntry. The input is whatever arrived in an
 // AdmissionReview or a YAML file, so every field is read defensively: unusable values are skipped, never thrown on.
 import { normalizeHost } from './hosts.js';
-import { fieldsOf, isDict, portNumber, text, trimmed, upperCased } from './read.js';
+import { field, fieldsOf, isDict, portNumber, text, trimmed, upperCased } from './read.js';
 
 export type Resolution = 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN' | 'DYNAMIC_DNS';
 
@@ -30,11 +30,26 @@ export interface ServiceEntryView {
   addresses: string[];
   /** Raw values ('.', '*', namespace names); empty means exported everywhere. */
   exportTo: string[];
+  /** The labels and annotations a rule reads (VIEW_LABELS, VIEW_ANNOTATIONS), when set; no others. */
   labels: Record<string, string>;
   annotations: Record<string, string>;
   uid?: string;
   resourceVersion?: string;
 }
+
+/** Istio's opt-out of address auto-allocation for one ServiceEntry (istiod compares the value case-insensitively). */
+export const AUTOALLOCATE_LABEL = 'networking.istio.io/enable-autoallocate-ip';
+/** egress-guard's per-entry list of the ports its clients need, overriding the configured default. */
+export const EXPECTED_PORTS_ANNOTATION = 'egress-guard.io/expected-ports';
+
+/**
+ * The only metadata keys any rule reads. A view keeps these and drops the rest (kubectl's last-applied copy of the
+ * whole object, team labels, Helm annotations): they change no verdict, copying every label into a fresh map was
+ * 1.2k instructions of a review, and at 100,000 stored entries they are memory. A rule that starts reading another
+ * key adds it here.
+ */
+export const VIEW_LABELS: readonly string[] = [AUTOALLOCATE_LABEL];
+export const VIEW_ANNOTATIONS: readonly string[] = [EXPECTED_PORTS_ANNOTATION];
 
 /** Field paths of a list's items, `spec.hosts[3]`. */
 interface ItemPaths {
@@ -103,16 +118,21 @@ function toHosts(value: unknown): ServiceEntryHost[] {
   return hosts;
 }
 
-/** Null-prototype map, so a `__proto__` label is just a label. Scalars are stringified (YAML `false` means "false"). */
-function stringMap(value: unknown): Record<string, string> {
-  const result: Record<string, string> = Object.create(null);
-  if (!isDict(value)) return result;
-  for (const key of Object.keys(value)) {
-    const entry = value[key];
-    if (typeof entry === 'string') result[key] = entry;
-    else if (typeof entry === 'number' || typeof entry === 'boolean') result[key] = String(entry);
+/** Shared by every view without any of the keys: views are never modified. */
+const NO_METADATA: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>);
+
+/**
+ * The own `keys` of a labels or annotations map, in a null-prototype map (so a `__proto__` key is just a key).
+ * Scalars are stringified: YAML `false` means "false".
+ */
+function metadataMap(value: unknown, keys: readonly string[]): Record<string, string> {
+  let result: Record<string, string> | undefined;
+  for (const key of keys) {
+    const entry = field(value, key);
+    const text = typeof entry === 'string' ? entry : typeof entry === 'number' || typeof entry === 'boolean' ? String(entry) : undefined;
+    if (text !== undefined) (result ??= Object.create(null) as Record<string, string>)[key] = text;
   }
-  return result;
+  return result ?? NO_METADATA;
 }
 
 function toPort(value: unknown, path: string): ServiceEntryPort | undefined {
@@ -138,8 +158,8 @@ export function toServiceEntryView(object: unknown, fallbackNamespace?: string):
     resolution: upperCased(text(spec.resolution) ?? '') || 'NONE',
     addresses: collect(spec.addresses, ADDRESSES, nonBlank),
     exportTo: collect(spec.exportTo, EXPORT_TO, nonBlank),
-    labels: stringMap(metadata.labels),
-    annotations: stringMap(metadata.annotations),
+    labels: metadataMap(metadata.labels, VIEW_LABELS),
+    annotations: metadataMap(metadata.annotations, VIEW_ANNOTATIONS),
   };
   // Present only when the object has them (a stored object, or an UPDATE's); assigned rather than spread, as in toPort.
   const uid = text(metadata.uid);

@@ -3,14 +3,13 @@
 // PassthroughCluster with the virtual IP as its destination, which nothing serves (istio/istio#39080).
 import { ConfigError, parsePortList } from '../config.js';
 import { isWildcardHost } from '../istio/hosts.js';
-import { distinctHosts, portNumbers, type ServiceEntryView } from '../istio/service-entry.js';
+import { AUTOALLOCATE_LABEL, distinctHosts, EXPECTED_PORTS_ANNOTATION, portNumbers, type ServiceEntryView } from '../istio/service-entry.js';
 import { otherEntriesForHost } from './cross-object.js';
 import type { ClusterView, Finding, RuleSettings, ServiceEntryRule } from './types.js';
 
 export const UNDECLARED_PORTS = 'undeclared-ports';
 export const EXPECTED_PORTS_ANNOTATION_RULE = 'expected-ports-annotation';
-export const EXPECTED_PORTS_ANNOTATION = 'egress-guard.io/expected-ports';
-export const AUTOALLOCATE_LABEL = 'networking.istio.io/enable-autoallocate-ip';
+export { AUTOALLOCATE_LABEL, EXPECTED_PORTS_ANNOTATION };
 export const STALE_NOTE = '(cluster view may be stale)';
 
 /** Mirrors istiod's shouldAutoAllocate: resolution NONE, own spec.addresses, or the opt-out label turn it off. */
