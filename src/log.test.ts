@@ -1,10 +1,10 @@
-import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, describe, expect, it, jest } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ensureBuilt, ROOT } from '../test/cli/run-cli.js';
-import { BatchedLines, createLogger, FLUSH_INTERVAL_MS, logDestination, WRITE_BATCH_BYTES } from './log.js';
+import { BatchedLines, createLogger, epochTime, FLUSH_INTERVAL_MS, logDestination, WRITE_BATCH_BYTES } from './log.js';
 
 type Stream = BatchedLines;
 
@@ -79,5 +79,34 @@ describe('the log destination', () => {
     expect(child.stderr).toBe('');
     expect(child.status).toBe(0);
     expect(lines(file).map((line) => JSON.parse(line).uid)).toEqual(Array.from({ length: 25 }, (_, i) => `uid-${i}`));
+  });
+});
+
+describe('the time of a line', () => {
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it('is the millisecond it was written in, as pino writes it, also after the clock moves on', () => {
+    let now = 1_796_000_000_123;
+    jest.spyOn(Date, 'now').mockImplementation(() => now);
+    const time = epochTime();
+    expect(time()).toBe(',"time":1796000000123');
+    expect(time()).toBe(',"time":1796000000123');
+    now += 1;
+    expect(time()).toBe(',"time":1796000000124');
+    now = 5;
+    expect(time()).toBe(',"time":5');
+  });
+
+  it('is what the logger writes', async () => {
+    const { file, stream } = openLog('time.log');
+    await stream.opened();
+    const before = Date.now();
+    createLogger('info', stream).info('hello');
+    stream.flushSync();
+    const { time } = JSON.parse(lines(file)[0] as string) as { time: number };
+    expect(time).toBeGreaterThanOrEqual(before);
+    expect(time).toBeLessThanOrEqual(Date.now());
   });
 });

@@ -113,10 +113,29 @@ export function preformattedLines(logger: Logger, level: 'info' | 'error', messa
   };
 }
 
+/**
+ * pino's default `"time"` (milliseconds since the epoch), remembering the text of the last millisecond. Date.now() is
+ * a double, and turning one into text cost about 500 instructions a line under callgrind (V8's FastDtoa); at
+ * thousands of reviews a second, many lines share a millisecond, and the rest pay one comparison more.
+ */
+export function epochTime(): () => string {
+  let millisecond = -1;
+  let text = '';
+  return () => {
+    const now = Date.now();
+    if (now !== millisecond) {
+      millisecond = now;
+      text = `,"time":${now}`;
+    }
+    return text;
+  };
+}
+
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   const options = {
     level,
     base: { service: 'egress-guard' },
+    timestamp: epochTime(),
     // Error objects carry stacks: keep them in the log (for us), never in responses (for clients).
     serializers: { err: errorSummary },
   };
