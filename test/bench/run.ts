@@ -8,7 +8,8 @@
 // BENCH_PROFILE=1 (run both servers under --cpu-prof and print their self-time summaries; BENCH_PROFILE_DIR=DIR
 // keeps the profiles there as egress-guard.<payload>.cpuprofile and baseline.<payload>.cpuprofile),
 // BENCH_SKIP_INDEX=1 (skip the in-process index part), BENCH_CALIBRATE_US=N (also run the floor burning N us of
-// CPU per review, in the same rounds: the ratio that N us of extra work per review comes out as on this machine).
+// CPU per review, in the same rounds: the ratio that N us of extra work per review comes out as on this machine),
+// BENCH_SHARED_SERVERS=1 (one pair of servers for all payloads, in turn, instead of fresh ones for each).
 import { cpus, loadavg } from 'node:os';
 import { copyFile, mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
@@ -39,6 +40,7 @@ const STARTUP_SAMPLES = 3;
 const PROFILE = env.BENCH_PROFILE === '1';
 const SKIP_INDEX = env.BENCH_SKIP_INDEX === '1';
 const CALIBRATE_US = number('BENCH_CALIBRATE_US', 0);
+const SHARED_SERVERS = env.BENCH_SHARED_SERVERS === '1';
 const ONLY = env.BENCH_PAYLOADS?.split(',').map((id) => id.trim()).filter(Boolean);
 
 const LOAD_AT_START = loadavg().map((value) => Math.round(value * 100) / 100);
@@ -140,12 +142,16 @@ async function bench(dir: string): Promise<void> {
   try {
     const results: Record<string, PayloadFigures> = {};
     const measured = payloads().filter((p) => !ONLY || ONLY.includes(p.id));
+    // BENCH_SHARED_SERVERS=1: every payload through the same servers, in turn, as a replica serving pods and
+    // ServiceEntries sees them; each payload's figures then depend on the ones before it.
+    const shared = SHARED_SERVERS ? await start('shared') : undefined;
     for (const payload of measured) {
-      const servers = await start(payload.id);
+      const servers = shared ?? (await start(payload.id));
       await sanityCheck(payload, servers.egress.url, servers.baseline.url, caCertPem);
       results[payload.id] = await compare(payload, servers.egress, servers.baseline, servers.calibrated);
-      await servers.stop();
+      if (!shared) await servers.stop();
     }
+    await shared?.stop();
 
     // The fixed-rate run: what the API server sees at 1,000 pod creations per second.
     const pod = payloads()[0] as Payload;
@@ -193,13 +199,13 @@ async function bench(dir: string): Promise<void> {
     const logBytes = (await stat(logFile)).size;
     log(`egress-guard wrote ${logLines} log lines (${(logBytes / 1e6).toFixed(1)} MB) to its stdout file`);
     if (PROFILE) {
-      for (const payload of measured) {
+      for (const tag of SHARED_SERVERS ? ['shared'] : measured.map((payload) => payload.id)) {
         for (const server of ['egress-guard', 'baseline']) {
-          const where = join(profileDir, payload.id, server);
+          const where = join(profileDir, tag, server);
           const profiles = (await readdir(where)).filter((name) => name.endsWith('.cpuprofile'));
           for (const name of profiles) {
-            log(`\n${server} CPU profile, ${payload.id} (${name}):\n${summarise(join(where, name), 30)}\n`);
-            if (env.BENCH_PROFILE_DIR) await copyFile(join(where, name), join(env.BENCH_PROFILE_DIR, `${server}.${payload.id}.cpuprofile`));
+            log(`\n${server} CPU profile, ${tag} (${name}):\n${summarise(join(where, name), 30)}\n`);
+            if (env.BENCH_PROFILE_DIR) await copyFile(join(where, name), join(env.BENCH_PROFILE_DIR, `${server}.${tag}.cpuprofile`));
           }
         }
       }
@@ -218,7 +224,7 @@ async function bench(dir: string): Promise<void> {
         loadAverageAtStart: LOAD_AT_START,
         loadAverageAtEnd: loadavg().map((value) => round(value, 2)),
       },
-      settings: { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, profile: PROFILE },
+      settings: { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, profile: PROFILE, sharedServers: SHARED_SERVERS },
       payloads: results,
       fixedRate,
       pacedRate,
