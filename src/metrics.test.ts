@@ -35,4 +35,18 @@ describe('DeferredCounter', () => {
     for (let i = 0; i < 5; i++) counter.inc('pods/patched', labels);
     expect(built).toBe(1);
   });
+
+  it('counts through a kept increment as through inc, across scrapes, under the same key', async () => {
+    const registry = new Registry();
+    const counter = counterOn(registry);
+    const patched = counter.counterFor('pods/patched', () => ({ webhook: 'pods', decision: 'patched' }));
+    expect(await lines(registry)).toEqual([]);
+    patched();
+    patched();
+    counter.inc('pods/patched', () => ({ webhook: 'pods', decision: 'patched' }));
+    expect(await lines(registry)).toEqual(['test_reviews_total{webhook="pods",decision="patched"} 3']);
+    patched();
+    expect(counter.counterFor('pods/patched', () => ({ webhook: 'x', decision: 'y' }))).not.toBe(patched);
+    expect(await lines(registry)).toEqual(['test_reviews_total{webhook="pods",decision="patched"} 4']);
+  });
 });

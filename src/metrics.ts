@@ -96,6 +96,20 @@ export class DeferredCounter<L extends string> {
     else this.pending.set(key, { labels: labels(), count: 1 });
   }
 
+  /**
+   * An increment for one set of label values, to keep and call: no key to build or look up per count. For a caller
+   * that can find it by values it holds already (the review path: building the key string and hashing it was
+   * 0.7% of a ServiceEntry review's CPU time).
+   */
+  counterFor(key: string, labels: () => LabelValues<L>): () => void {
+    let entry = this.pending.get(key);
+    if (entry === undefined) this.pending.set(key, (entry = { labels: labels(), count: 0 }));
+    const counted = entry;
+    return () => {
+      counted.count++;
+    };
+  }
+
   /** Entries stay, at zero, so a key seen again needs no new one: label values are bounded sets. */
   private flush(): void {
     for (const entry of this.pending.values()) {

@@ -270,6 +270,30 @@ describe('a bug in a webhook', () => {
   });
 });
 
+describe('review metrics', () => {
+  it('count each review under its webhook, decision and reason, and each rule that fired, apart', async () => {
+    const { app, metrics } = build();
+    for (let i = 0; i < 3; i++) await post(app, '/mutate/pods', review(replicaSetPod(), { uid: `uid-pod-${i}` }));
+    await post(app, '/mutate/pods', review(replicaSetPod(), { operation: 'UPDATE', uid: 'uid-pod-update' }));
+    for (let i = 0; i < 2; i++) await post(app, '/validate/serviceentries', serviceEntryReview(ossServiceEntry('DNS'), { uid: `uid-dns-${i}` }));
+    await post(app, '/validate/serviceentries', serviceEntryReview(ossServiceEntry('NONE'), { uid: 'uid-none' }));
+    await post(app, '/validate/serviceentries', serviceEntryReview(tcpServiceEntry(), { uid: 'uid-tcp' }));
+    const reviews = (webhook: string, decision: string, reason = '') =>
+      metricValue(metrics, 'egress_guard_admission_reviews_total', { webhook, decision, reason });
+    const hits = (webhook: string, rule: string) => metricValue(metrics, 'egress_guard_rule_hits_total', { webhook, rule });
+    expect(await reviews('mutate-pods', 'patched')).toBe(3);
+    expect(await reviews('mutate-pods', 'skipped', 'operation')).toBe(1);
+    expect(await reviews('validate-serviceentries', 'denied')).toBe(2);
+    expect(await reviews('validate-serviceentries', 'allowed')).toBe(1);
+    expect(await reviews('validate-serviceentries', 'warned')).toBe(1);
+    expect(await hits('validate-serviceentries', 'wildcard-dns')).toBe(2);
+    expect(await hits('validate-serviceentries', 'undeclared-ports')).toBe(1);
+    expect(await hits('mutate-pods', 'ISTIO_META_DNS_CAPTURE')).toBe(3);
+    expect(await hits('mutate-pods', 'wildcard-dns')).toBe(0);
+    await app.close();
+  });
+});
+
 async function metricValue(metrics: Metrics, name: string, labels: Record<string, string>): Promise<number> {
   const metric = await metrics.registry.getSingleMetric(name)?.get();
   const values = metric?.values ?? [];
