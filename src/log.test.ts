@@ -64,6 +64,17 @@ describe('the log destination', () => {
     expect(lines(file)).toHaveLength(10);
   });
 
+  it('writes each batch as UTF-8, whatever the lines hold', async () => {
+    const { file, stream } = openLog('utf8.log');
+    await stream.opened();
+    const logger = createLogger('info', stream);
+    const names = ['café', 'name-\u2603', 'emoji-\u{1F600}', 'plain'];
+    for (const name of names) logger.info({ name }, 'review');
+    stream.flushSync();
+    expect(lines(file).map((line) => JSON.parse(line).name)).toEqual(names);
+    expect(readFileSync(file).includes(Buffer.from('caf\u00e9', 'utf8'))).toBe(true);
+  });
+
   it('writes the lines it still holds when the process exits', () => {
     ensureBuilt();
     const file = join(dir, 'exiting.log');
