@@ -1,7 +1,7 @@
 // Stored views are copied into a compact form: at 100,000 ServiceEntries every duplicated small string and
 // every empty map counts. The copy is equal to the input in every field the rules read, and keeps nothing else.
 import type { DestinationRuleView } from '../istio/destination-rule.js';
-import { VIEW_ANNOTATIONS, VIEW_LABELS, type ServiceEntryView } from '../istio/service-entry.js';
+import type { ServiceEntryView } from '../istio/service-entry.js';
 
 const EMPTY_LIST: string[] = Object.freeze([]) as unknown as string[];
 const EMPTY_MAP: Record<string, string> = Object.freeze(Object.create(null)) as Record<string, string>;
@@ -25,8 +25,9 @@ export class ViewCompactor {
     return intern ? values.map((value) => this.intern(value)) : [...values];
   }
 
-  private map(values: Readonly<Record<string, string>>, keep: readonly string[]): Record<string, string> {
-    const keys = keep.filter((key) => Object.hasOwn(values, key));
+  /** A view holds only the metadata keys rules read (toServiceEntryView drops the rest); their names are interned. */
+  private map(values: Readonly<Record<string, string>>): Record<string, string> {
+    const keys = Object.keys(values);
     if (keys.length === 0) return EMPTY_MAP;
     const copy: Record<string, string> = Object.create(null);
     for (const key of keys) copy[this.intern(key)] = values[key] ?? '';
@@ -48,8 +49,8 @@ export class ViewCompactor {
       resolution: this.intern(view.resolution),
       addresses: this.list(view.addresses, false),
       exportTo: this.list(view.exportTo, true),
-      labels: this.map(view.labels, VIEW_LABELS),
-      annotations: this.map(view.annotations, VIEW_ANNOTATIONS),
+      labels: this.map(view.labels),
+      annotations: this.map(view.annotations),
       ...(view.uid === undefined ? {} : { uid: view.uid }),
       ...(view.resourceVersion === undefined ? {} : { resourceVersion: view.resourceVersion }),
     };

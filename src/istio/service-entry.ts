@@ -48,8 +48,8 @@ export const EXPECTED_PORTS_ANNOTATION = 'egress-guard.io/expected-ports';
  * 1.2k instructions of a review, and at 100,000 stored entries they are memory. A rule that starts reading another
  * key adds it here.
  */
-export const VIEW_LABELS: readonly string[] = [AUTOALLOCATE_LABEL];
-export const VIEW_ANNOTATIONS: readonly string[] = [EXPECTED_PORTS_ANNOTATION];
+const VIEW_LABELS: readonly string[] = [AUTOALLOCATE_LABEL];
+const VIEW_ANNOTATIONS: readonly string[] = [EXPECTED_PORTS_ANNOTATION];
 
 /** Field paths of a list's items, `spec.hosts[3]`. */
 interface ItemPaths {
