@@ -98,3 +98,9 @@ export function concat(parts: readonly Float64Array[]): Float64Array {
   }
   return all;
 }
+
+/** `value` rounded to `digits` decimal places, for printing and the JSON line. */
+export function round(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}

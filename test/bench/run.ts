@@ -1,5 +1,5 @@
 // `npm run bench`: egress-guard as deployed (dist/src/main.js, real HTTPS, logging on) against the floor of a bare
-// fastify HTTPS server (baseline.ts), side by side; then a fixed 1,000 reviews/s run, startup-to-ready time, and
+// fastify HTTPS server (baseline.ts), side by side; then a fixed 1,000 reviews/s run against both, startup-to-ready time, and
 // the cluster-wide index at 1,000 vs 100,000 ServiceEntries. Numbers are reported, never judged: exit 0 unless
 // something crashed. The last line printed is one JSON object with every figure.
 //
@@ -19,8 +19,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { summarise } from './cpuprofile-summary.js';
 import { measureIndexCost, type IndexCostResult } from './index-cost.js';
-import { concat, load, median, percentile, type LoadResult } from './load.js';
-import { paced } from './paced.js';
+import { measureFixedRate } from './fixed-rate.js';
+import { concat, load, median, percentile, round, type LoadResult } from './load.js';
 import { payloads, type Payload } from './payloads.js';
 import { freePort, memoryOf, spawnNode, waitFor200, waitForLine, type Child } from './processes.js';
 import { prepareServers } from './servers.js';
@@ -153,43 +153,14 @@ async function bench(dir: string): Promise<void> {
     }
     await shared?.stop();
 
-    // The fixed-rate run: what the API server sees at 1,000 pod creations per second.
+    // The fixed-rate runs, against servers of their own, warmed first.
     const pod = payloads()[0] as Payload;
     const rated = await start('fixed-rate');
-    const egressUrl = rated.egress.url;
-    const egress = rated.egress;
-    await load({ url: egressUrl + pod.path, body: pod.body, connections: CONNECTIONS, seconds: WARMUP_SECONDS });
-    const fixed = await load({ url: egressUrl + pod.path, body: pod.body, connections: CONNECTIONS, seconds: RATE_SECONDS, overallRate: RATE, pid: egress.pid });
-    const fixedRate = {
-      payload: pod.id,
-      rate: RATE,
-      seconds: RATE_SECONDS,
-      achievedRps: round(fixed.rps, 0),
-      p50Ms: round(percentile(fixed.latencies, 50), 3),
-      p99Ms: round(percentile(fixed.latencies, 99), 3),
-      maxMs: round(percentile(fixed.latencies, 100), 3),
-      cores: round(fixed.serverCores ?? NaN, 2),
-      failures: fixed.failures,
-    };
-    log(`fixed rate ${RATE}/s for ${RATE_SECONDS} s (autocannon overallRate), ${pod.id}: ${fixedRate.achievedRps} req/s, p50 ${fixedRate.p50Ms} ms, p99 ${fixedRate.p99Ms} ms, max ${fixedRate.maxMs} ms, server ${fixedRate.cores} cores`);
-    // The same rate evenly paced (open loop), after a second of warm-up for its connections.
-    await paced({ url: egressUrl + pod.path, body: pod.body, rate: RATE, seconds: 1 });
-    const even = await paced({ url: egressUrl + pod.path, body: pod.body, rate: RATE, seconds: RATE_SECONDS });
-    const pacedRate = {
-      payload: pod.id,
-      rate: RATE,
-      seconds: RATE_SECONDS,
-      p50Ms: round(percentile(even.latencies, 50), 3),
-      p99Ms: round(percentile(even.latencies, 99), 3),
-      maxMs: round(percentile(even.latencies, 100), 3),
-      p99FromSentMs: round(percentile(even.fromSent, 99), 3),
-      maxSendLagMs: round(even.maxSendLagMs, 3),
-      failures: even.failures,
-    };
-    log(
-      `fixed rate ${RATE}/s for ${RATE_SECONDS} s (evenly paced, open loop), ${pod.id}: p50 ${pacedRate.p50Ms} ms, p99 ${pacedRate.p99Ms} ms, ` +
-        `max ${pacedRate.maxMs} ms; p99 from actual send ${pacedRate.p99FromSentMs} ms (this client lagged up to ${pacedRate.maxSendLagMs} ms)`,
+    const fixedRate = await measureFixedRate(
+      { egressGuard: rated.egress, baseline: rated.baseline },
+      { path: pod.path, body: pod.body, rate: RATE, seconds: RATE_SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, log },
     );
+    const egress = rated.egress;
     const egressMemory = memoryOf(egress.pid);
 
     await rated.stop();
@@ -226,8 +197,7 @@ async function bench(dir: string): Promise<void> {
       },
       settings: { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, profile: PROFILE, sharedServers: SHARED_SERVERS },
       payloads: results,
-      fixedRate,
-      pacedRate,
+      fixedRate: { payload: pod.id, rate: RATE, seconds: RATE_SECONDS, ...fixedRate },
       startupMs: { median: round(median(startupMs), 0), samples: startupMs.map((ms) => round(ms, 0)) },
       egressGuardRss: { endBytes: egressMemory.rss, peakBytes: egressMemory.peakRss },
       logLines,
@@ -392,11 +362,6 @@ async function countLines(file: string): Promise<number> {
     for (let at = (chunk as Buffer).indexOf(10); at >= 0; at = (chunk as Buffer).indexOf(10, at + 1)) lines++;
   }
   return lines;
-}
-
-function round(value: number, digits: number): number {
-  const factor = 10 ** digits;
-  return Math.round(value * factor) / factor;
 }
 
 function mb(bytes: number): string {
