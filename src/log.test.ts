@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ensureBuilt, ROOT } from '../test/cli/run-cli.js';
-import { BatchedLines, createLogger, epochTime, FLUSH_INTERVAL_MS, logDestination, WRITE_BATCH_BYTES } from './log.js';
+import { BatchedLines, createLogger, epochTime, FLUSH_INTERVAL_MS, logDestination, preformattedLines, WRITE_BATCH_BYTES } from './log.js';
 
 type Stream = BatchedLines;
 
@@ -90,6 +90,77 @@ describe('the log destination', () => {
     expect(child.stderr).toBe('');
     expect(child.status).toBe(0);
     expect(lines(file).map((line) => JSON.parse(line).uid)).toEqual(Array.from({ length: 25 }, (_, i) => `uid-${i}`));
+  });
+});
+
+describe('a preformatted line on the batched destination', () => {
+  const fields = (record: { uid: string; n: number }) => `,"uid":${JSON.stringify(record.uid)},"n":${record.n}`;
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it('is made when its batch is written, in order with the lines around it, and reads as if written at once', async () => {
+    const { file, stream } = openLog('deferred.log');
+    await stream.opened();
+    const logger = createLogger('info', stream).child({ webhook: 'validate-serviceentries' });
+    const later = preformattedLines(logger, 'info', 'review', fields);
+    const made: string[] = [];
+    const counting = preformattedLines(logger, 'info', 'review', (record: { uid: string; n: number }) => (made.push(record.uid), fields(record)));
+    logger.info({ uid: 'before' }, 'ordinary');
+    counting.write({ uid: 'a', n: 1 });
+    logger.warn({ uid: 'between' }, 'ordinary');
+    later.write({ uid: 'b\u00e9"', n: 2 });
+    expect(made).toEqual([]);
+    stream.flushSync();
+    expect(made).toEqual(['a']);
+
+    const immediate: string[] = [];
+    const direct = createLogger('info', { write: (line: string) => void immediate.push(line) }).child({ webhook: 'validate-serviceentries' });
+    direct.info({ uid: 'a', n: 1 }, 'review');
+    direct.info({ uid: 'b\u00e9"', n: 2 }, 'review');
+    const blank = (line: string) => line.replace(/"time":\d+/, '"time":0');
+    const written = lines(file).map(blank);
+    expect(written.map((line) => JSON.parse(line).uid)).toEqual(['before', 'a', 'between', 'b\u00e9"']);
+    expect([written[1], written[3]]).toEqual(immediate.map((line) => blank(line.trimEnd())));
+  });
+
+  it('carries the time it was written at, not the time its batch was written', async () => {
+    const { file, stream } = openLog('deferred-time.log');
+    await stream.opened();
+    let now = 1_796_000_000_000;
+    jest.spyOn(Date, 'now').mockImplementation(() => now);
+    const line = preformattedLines(createLogger('info', stream), 'info', 'review', fields);
+    line.write({ uid: 'early', n: 0 });
+    now += 5_000;
+    stream.flushSync();
+    expect(JSON.parse(lines(file)[0] as string).time).toBe(1_796_000_000_000);
+  });
+
+  it('is written once its batch is full, without waiting for the timer', async () => {
+    const { file, stream } = openLog('deferred-batch.log');
+    await stream.opened();
+    const line = preformattedLines(createLogger('info', stream), 'info', 'review', fields);
+    const count = Math.ceil(WRITE_BATCH_BYTES / 60) + 1;
+    for (let i = 0; i < count; i++) line.write({ uid: `uid-${i}`, n: i });
+    expect(lines(file).length).toBeGreaterThan(1);
+    expect(JSON.parse(lines(file)[0] as string)).toMatchObject({ uid: 'uid-0', n: 0, msg: 'review' });
+  });
+
+  it('is still written, saying so, when its fields cannot be formatted, and the lines around it are kept', async () => {
+    const { file, stream } = openLog('deferred-broken.log');
+    await stream.opened();
+    const logger = createLogger('info', stream);
+    const broken = preformattedLines(logger, 'info', 'review', (): string => {
+      throw new Error('a bug in a formatter');
+    });
+    logger.info({ uid: 'first' }, 'ordinary');
+    broken.write({});
+    logger.info({ uid: 'last' }, 'ordinary');
+    expect(() => stream.flushSync()).not.toThrow();
+    const written = lines(file).map((line) => JSON.parse(line));
+    expect(written.map((line) => line.uid ?? line.problem)).toEqual(['first', "egress-guard could not format this line's fields", 'last']);
+    expect(written[1]).toMatchObject({ level: 30, msg: 'review' });
   });
 });
 

@@ -6,7 +6,7 @@ import { dispatch, type ReviewOutcome, type Webhook } from '../admission/webhook
 import type { AdmissionRequest } from '../admission/types.js';
 import { preformattedLines, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { nameOf, reviewLineFields } from './review-line.js';
+import { nameOf, reviewLineFields, reviewLineRecord } from './review-line.js';
 
 /** What fastify itself sends with an object body. */
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
@@ -108,8 +108,8 @@ function acceptJsonOnly(app: FastifyInstance, bodyLimit: number): void {
  */
 function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
   const logger = options.logger.child({ webhook: webhook.name });
-  const reviewed = preformattedLines(logger, 'info', 'review');
-  const misrouted = preformattedLines(logger, 'error', 'review of a kind this webhook does not handle');
+  const reviewed = preformattedLines(logger, 'info', 'review', reviewLineFields);
+  const misrouted = preformattedLines(logger, 'error', 'review of a kind this webhook does not handle', reviewLineFields);
   const duration = options.metrics.reviewDuration.bind({ webhook: webhook.name });
   // Increments found by the outcome's own strings (decision, reason and rule ids are our constants, whose hashes V8
   // keeps): two Map lookups, where a key made per review had to be built and hashed. Bounded like the labels.
@@ -139,7 +139,7 @@ function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
     duration.observe(seconds);
     if (outcome.rules !== undefined) for (const rule of outcome.rules) countRule(rule);
     const line = decision === 'misrouted' ? misrouted : reviewed;
-    if (line.enabled()) line.write(reviewLineFields(review, outcome, Math.round(seconds * 1e6)));
+    if (line.enabled()) line.write(reviewLineRecord(review, outcome, Math.round(seconds * 1e6)));
   };
 }
 

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import type { AdmissionRequest } from '../admission/types.js';
 import { formatKind, type ReviewOutcome } from '../admission/webhook.js';
 import { createLogger, preformattedLines } from '../log.js';
-import { jsonString, millisecondsText, nameOf, reviewLineFields } from './review-line.js';
+import { jsonString, millisecondsText, nameOf, reviewLineFields, reviewLineRecord } from './review-line.js';
 
 const SERVICE_ENTRY = { group: 'networking.istio.io', version: 'v1', kind: 'ServiceEntry' };
 const POD = { group: '', version: 'v1', kind: 'Pod' };
@@ -33,7 +33,7 @@ function bothLines(review: AdmissionRequest, outcome: ReviewOutcome, micros: num
   const written: string[] = [];
   const logger = createLogger('info', { write: (line: string) => void written.push(line) }).child({ webhook: 'validate-serviceentries' });
   logger[level](lineObject(review, outcome, micros), 'review');
-  preformattedLines(logger, level, 'review').write(reviewLineFields(review, outcome, micros));
+  preformattedLines(logger, level, 'review', reviewLineFields).write(reviewLineRecord(review, outcome, micros));
   const [byPino, byHand] = written.map((line) => line.replace(/"time":\d+/, '"time":0'));
   return { byPino: byPino as string, byHand: byHand as string };
 }
@@ -83,8 +83,8 @@ describe('the review log line', () => {
 describe('preformattedLines', () => {
   it('reports the level as the logger does, so callers skip formatting a line nobody writes', () => {
     const logger = createLogger('warn', { write: () => undefined });
-    expect(preformattedLines(logger, 'info', 'review').enabled()).toBe(false);
-    expect(preformattedLines(logger, 'error', 'review').enabled()).toBe(true);
+    expect(preformattedLines(logger, 'info', 'review', reviewLineFields).enabled()).toBe(false);
+    expect(preformattedLines(logger, 'error', 'review', reviewLineFields).enabled()).toBe(true);
   });
 });
 

@@ -1,28 +1,63 @@
 // The fields of the one log line each review writes, serialised knowing their shape (see preformattedLines in
 // log.ts for why). Field for field what pino would write for the object { uid, kind, namespace, name, operation,
 // dryRun, decision, reason, rules, warnings, durationMs }: review-line.test.ts holds the two to each other.
-import { formatKind, type ReviewOutcome } from '../admission/webhook.js';
-import type { AdmissionRequest } from '../admission/types.js';
+// The record is gathered during the review; its text may be made later, when the line's batch is written.
+import { formatKind, type Decision, type ReviewOutcome } from '../admission/webhook.js';
+import type { AdmissionRequest, GroupVersionKind } from '../admission/types.js';
 
-/** `,"uid":"…","kind":"…",…`: the review's fields, ready for LineWriter.write. */
-export function reviewLineFields(review: AdmissionRequest, outcome: ReviewOutcome, micros: number): string {
-  const { uid, namespace, operation } = review;
-  const kind = formatKind(review.kind);
-  const name = nameOf(review);
+/**
+ * What a review's line shows, copied out of the review: the line may be held until its batch is written
+ * (preformattedLines), and holding the review itself would keep its whole object alive until then.
+ */
+export interface ReviewLineRecord {
+  uid: string;
+  kind: GroupVersionKind;
+  /** As the review brought it: the codec checks only uid and operation, so a damaged review's may be any JSON value. */
+  namespace: unknown;
+  name: unknown;
+  operation: string;
+  dryRun: boolean;
+  decision: Decision;
+  reason: string | undefined;
+  rules: readonly string[] | undefined;
+  warnings: number;
+  durationMicros: number;
+}
+
+export function reviewLineRecord(review: AdmissionRequest, outcome: ReviewOutcome, durationMicros: number): ReviewLineRecord {
+  return {
+    uid: review.uid,
+    kind: review.kind,
+    namespace: review.namespace,
+    name: nameOf(review),
+    operation: review.operation,
+    dryRun: review.dryRun === true,
+    decision: outcome.decision,
+    reason: outcome.reason,
+    rules: outcome.rules,
+    warnings: outcome.answer.warnings?.length ?? 0,
+    durationMicros,
+  };
+}
+
+/** `,"uid":"…","kind":"…",…`: the review's fields, for preformattedLines. */
+export function reviewLineFields(line: ReviewLineRecord): string {
+  const { uid, namespace, name, operation } = line;
+  const kind = formatKind(line.kind);
   // The strings the review brought, checked for anything JSON escapes in one scan of them all: the API server's are
   // plain. (A scan per string, by charCodeAt, was 2.9k instructions of a ServiceEntry review under callgrind.)
   const plain =
     (namespace === undefined || typeof namespace === 'string') &&
     (name === undefined || typeof name === 'string') &&
-    !NEEDS_ESCAPING.test(`${uid}${kind}${namespace ?? ''}${name ?? ''}${operation}`);
+    !NEEDS_ESCAPING.test(`${uid}${kind}${(namespace as string | undefined) ?? ''}${(name as string | undefined) ?? ''}${operation}`);
   let fields = `,"uid":${quoted(uid, plain)},"kind":${quoted(kind, plain)}`;
   if (namespace) fields += `,"namespace":${quoted(namespace, plain)}`;
   if (name !== undefined) fields += `,"name":${quoted(name, plain)}`;
-  fields += `,"operation":${quoted(operation, plain)},"dryRun":${review.dryRun === true},"decision":"${outcome.decision}"`;
-  if (outcome.reason) fields += `,"reason":${labelJson(outcome.reason)}`;
-  if (outcome.rules?.length) fields += `,"rules":${labelsJson(outcome.rules)}`;
-  if (outcome.answer.warnings?.length) fields += `,"warnings":${outcome.answer.warnings.length}`;
-  return `${fields},"durationMs":${millisecondsText(micros)}`;
+  fields += `,"operation":${quoted(operation, plain)},"dryRun":${line.dryRun},"decision":"${line.decision}"`;
+  if (line.reason) fields += `,"reason":${labelJson(line.reason)}`;
+  if (line.rules?.length) fields += `,"rules":${labelsJson(line.rules)}`;
+  if (line.warnings > 0) fields += `,"warnings":${line.warnings}`;
+  return `${fields},"durationMs":${millisecondsText(line.durationMicros)}`;
 }
 
 /** What JSON.stringify escapes in a string: control characters, `"`, `\`, and surrogates (it escapes the lone ones). */
