@@ -1,8 +1,9 @@
 // Child processes for the benchmark: free ports, spawning, readiness, and what /proc says about a pid.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
+import { cpus } from 'node:os';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -108,4 +109,47 @@ export function cpuSecondsOf(pid: number): number {
   // Fields after the command name (which may contain spaces) start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * Where the benchmark puts its processes: the servers on the last CPU, this process (the load generator) on the
+ * others, so a server never shares its CPU with the client and both servers are measured on the same one. Without
+ * pinning, the kernel moves the server's threads and the client between the two CPUs of this machine, and an
+ * interleaved run's ratios spread twice as far (0.78-0.91 against 0.87-0.89 for the same build). A webhook pod with a
+ * CPU limit of one core is served the same way. Undefined where there is one CPU or no `taskset`.
+ */
+export interface Placement {
+  /** The CPU list for `taskset -c` of each server. */
+  serverCpus: string;
+  /** The CPU list this process runs on. */
+  clientCpus: string;
+}
+
+export function pinServersApart(): Placement | undefined {
+  const count = cpus().length;
+  if (count < 2) return undefined;
+  const placement = { serverCpus: String(count - 1), clientCpus: count === 2 ? '0' : `0-${count - 2}` };
+  try {
+    // -a: every thread of this process (autocannon runs in it), not only the main one.
+    execFileSync('taskset', ['-a', '-p', '-c', placement.clientCpus, String(process.pid)], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+  return placement;
+}
+
+/** Lets this process run on every CPU again (after pinServersApart). */
+export function unpinThisProcess(): void {
+  const count = cpus().length;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', count === 1 ? '0' : `0-${count - 1}`, String(process.pid)], { stdio: 'ignore' });
+  } catch {
+    // No taskset: nothing was pinned either.
+  }
+}
+
+/** spawnNode, on the servers' CPU when `placement` says so. */
+export function spawnServer(placement: Placement | undefined, script: string, env: Record<string, string>, stdoutFile: string | 'ignore' | 'pipe', nodeArgs: string[] = []): Child {
+  const node = [process.execPath, ...nodeArgs, script];
+  return spawnCommand(placement ? ['taskset', '-c', placement.serverCpus, ...node] : node, env, stdoutFile);
 }

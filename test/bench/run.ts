@@ -9,7 +9,10 @@
 // keeps the profiles there as egress-guard.<payload>.cpuprofile and baseline.<payload>.cpuprofile),
 // BENCH_SKIP_INDEX=1 (skip the in-process index part), BENCH_CALIBRATE_US=N (also run the floor burning N us of
 // CPU per review, in the same rounds: the ratio that N us of extra work per review comes out as on this machine),
-// BENCH_SHARED_SERVERS=1 (one pair of servers for all payloads, in turn, instead of fresh ones for each).
+// BENCH_SHARED_SERVERS=1 (one pair of servers for all payloads, in turn, instead of fresh ones for each),
+// BENCH_PIN=0 (leave the processes where the kernel puts them; by default the servers run on the last CPU and the
+// load generator on the others, see pinServersApart), BENCH_INTERLEAVED_CYCLES (40) and BENCH_PHASE_MS (250): the
+// interleaved measurement after each payload's rounds (interleaved.ts), 0 cycles to skip it.
 import { cpus, loadavg } from 'node:os';
 import { copyFile, mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
@@ -22,7 +25,8 @@ import { measureIndexCost, type IndexCostResult } from './index-cost.js';
 import { measureFixedRate } from './fixed-rate.js';
 import { concat, load, median, percentile, round, type LoadResult } from './load.js';
 import { payloads, type Payload } from './payloads.js';
-import { freePort, memoryOf, spawnNode, waitFor200, waitForLine, type Child } from './processes.js';
+import { measureInterleaved, type InterleavedFigures } from './interleaved.js';
+import { freePort, memoryOf, pinServersApart, spawnNode, spawnServer, unpinThisProcess, waitFor200, waitForLine, type Child } from './processes.js';
 import { prepareServers } from './servers.js';
 
 const env = process.env;
@@ -41,6 +45,9 @@ const PROFILE = env.BENCH_PROFILE === '1';
 const SKIP_INDEX = env.BENCH_SKIP_INDEX === '1';
 const CALIBRATE_US = number('BENCH_CALIBRATE_US', 0);
 const SHARED_SERVERS = env.BENCH_SHARED_SERVERS === '1';
+const PIN = env.BENCH_PIN !== '0';
+const INTERLEAVED_CYCLES = env.BENCH_INTERLEAVED_CYCLES === '0' ? 0 : number('BENCH_INTERLEAVED_CYCLES', 40);
+const PHASE_MS = number('BENCH_PHASE_MS', 250);
 const ONLY = env.BENCH_PAYLOADS?.split(',').map((id) => id.trim()).filter(Boolean);
 
 const LOAD_AT_START = loadavg().map((value) => Math.round(value * 100) / 100);
@@ -77,6 +84,14 @@ interface PayloadFigures {
   /** egress-guard's VmRSS after this payload's rounds. */
   egressGuardRssBytes: number;
   loadGeneratorCores: number;
+  /** The same servers under interleaved keep-alive load (interleaved.ts): throughput and CPU per review pooled over all phases. */
+  interleaved?: {
+    ratio: number;
+    cpuRatio: number;
+    egressGuard: InterleavedFigures;
+    baseline: InterleavedFigures;
+    calibrated?: InterleavedFigures & { ratio: number };
+  };
 }
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -94,9 +109,12 @@ async function main(): Promise<void> {
 
 async function bench(dir: string): Promise<void> {
   const { caCertPem, tlsEnv, egressEnv } = await prepareServers(dir);
+  const placement = PIN ? pinServersApart() : undefined;
 
   log(`egress-guard bench: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, node ${process.version}, load average ${LOAD_AT_START.join(' ')}`);
   log(`load: ${ROUNDS} rounds x ${SECONDS} s per server and payload, ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, HTTPS on 127.0.0.1`);
+  log(placement ? `throughput runs: servers on CPU ${placement.serverCpus}, load generator on CPU ${placement.clientCpus} (BENCH_PIN=0 to leave them unpinned)` : 'processes not pinned to CPUs');
+  if (INTERLEAVED_CYCLES > 0) log(`interleaved: ${INTERLEAVED_CYCLES} cycles of ${PHASE_MS} ms on each server, keep-alive, ${CONNECTIONS} connections`);
 
   // Startup to ready, without a cluster: spawn -> first 200 from /readyz.
   const startupMs: number[] = [];
@@ -118,23 +136,26 @@ async function bench(dir: string): Promise<void> {
   // compiled for one payload's traffic stays with the process, and it changed the next payload's figures (a
   // ServiceEntry measured after the two pod payloads counted 246k instructions a review against 221k in a fresh
   // process; the floor's code path is the same for every payload and counted 210k either way).
-  const start = async (tag: string): Promise<Servers> => {
+  // Pinned for the throughput comparisons only: at a fixed rate a server is mostly idle, and on one CPU its own
+  // garbage-collection threads would wait for its main thread's time slice, a latency of ours the pod would not have.
+  const start = async (tag: string, pinned = true): Promise<Servers> => {
+    const where = pinned ? placement : undefined;
     const settings = await egressEnv();
     const profile = (where: string) => (PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, tag, where)}`] : []);
-    const egress = spawnNode(MAIN, settings, logFile, profile('egress-guard'));
+    const egress = spawnServer(where, MAIN, settings, logFile, profile('egress-guard'));
     const basePort = await freePort();
-    const baseline = spawnNode(BASELINE, { ...tlsEnv, PORT: String(basePort) }, 'pipe', profile('baseline'));
+    const baseline = spawnServer(where, BASELINE, { ...tlsEnv, PORT: String(basePort) }, 'pipe', profile('baseline'));
     const calibratedPort = await freePort();
-    const calibrated = CALIBRATE_US > 0 ? spawnNode(BASELINE, { ...tlsEnv, PORT: String(calibratedPort), EXTRA_CPU_US: String(CALIBRATE_US) }, 'pipe') : undefined;
+    const calibrated = CALIBRATE_US > 0 ? spawnServer(where, BASELINE, { ...tlsEnv, PORT: String(calibratedPort), EXTRA_CPU_US: String(CALIBRATE_US) }, 'pipe') : undefined;
     const children = [egress, baseline, ...(calibrated ? [calibrated] : [])];
     running.push(...children);
     await waitFor200(`http://127.0.0.1:${settings.OPS_PORT}/readyz`, performance.now(), egress);
     await waitForLine(baseline, 'listening');
     if (calibrated) await waitForLine(calibrated, 'listening');
     return {
-      egress: { url: `https://127.0.0.1:${settings.PORT}`, pid: egress.pid },
-      baseline: { url: `https://127.0.0.1:${basePort}`, pid: baseline.pid },
-      ...(calibrated ? { calibrated: { url: `https://127.0.0.1:${calibratedPort}`, pid: calibrated.pid } } : {}),
+      egress: { url: `https://127.0.0.1:${settings.PORT}`, port: Number(settings.PORT), pid: egress.pid },
+      baseline: { url: `https://127.0.0.1:${basePort}`, port: basePort, pid: baseline.pid },
+      ...(calibrated ? { calibrated: { url: `https://127.0.0.1:${calibratedPort}`, port: calibratedPort, pid: calibrated.pid } } : {}),
       stop: () => Promise.all(children.map((child) => child.stop())).then(() => undefined),
     };
   };
@@ -148,14 +169,15 @@ async function bench(dir: string): Promise<void> {
     for (const payload of measured) {
       const servers = shared ?? (await start(payload.id));
       await sanityCheck(payload, servers.egress.url, servers.baseline.url, caCertPem);
-      results[payload.id] = await compare(payload, servers.egress, servers.baseline, servers.calibrated);
+      results[payload.id] = await compare(payload, servers, caCertPem);
       if (!shared) await servers.stop();
     }
     await shared?.stop();
 
     // The fixed-rate runs, against servers of their own, warmed first.
     const pod = payloads()[0] as Payload;
-    const rated = await start('fixed-rate');
+    if (placement) unpinThisProcess();
+    const rated = await start('fixed-rate', false);
     const fixedRate = await measureFixedRate(
       { egressGuard: rated.egress, baseline: rated.baseline },
       { path: pod.path, body: pod.body, rate: RATE, seconds: RATE_SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, log },
@@ -195,7 +217,10 @@ async function bench(dir: string): Promise<void> {
         loadAverageAtStart: LOAD_AT_START,
         loadAverageAtEnd: loadavg().map((value) => round(value, 2)),
       },
-      settings: { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, profile: PROFILE, sharedServers: SHARED_SERVERS },
+      settings: {
+        seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, profile: PROFILE, sharedServers: SHARED_SERVERS,
+        pinned: placement ?? false, interleaved: { cycles: INTERLEAVED_CYCLES, phaseMs: PHASE_MS },
+      },
       payloads: results,
       fixedRate: { payload: pod.id, rate: RATE, seconds: RATE_SECONDS, ...fixedRate },
       startupMs: { median: round(median(startupMs), 0), samples: startupMs.map((ms) => round(ms, 0)) },
@@ -222,7 +247,7 @@ async function sanityCheck(payload: Payload, egressUrl: string, baselineUrl: str
   }
 }
 
-type Server = { url: string; pid: number };
+type Server = { url: string; port: number; pid: number };
 
 /** One payload's servers, started for it alone. */
 interface Servers {
@@ -232,7 +257,8 @@ interface Servers {
   stop(): Promise<void>;
 }
 
-async function compare(payload: Payload, egress: Server, baseline: Server, calibrated?: Server): Promise<PayloadFigures> {
+async function compare(payload: Payload, started: Servers, caCertPem: string): Promise<PayloadFigures> {
+  const { egress, baseline, calibrated } = started;
   const run = (server: Server, seconds: number) =>
     load({ url: server.url + payload.path, body: payload.body, connections: CONNECTIONS, seconds, pid: server.pid });
   const servers = { egress, baseline, ...(calibrated ? { calibrated } : {}) };
@@ -279,6 +305,41 @@ async function compare(payload: Payload, egress: Server, baseline: Server, calib
     cpuRatio: round(median(cpuRatios), 3),
     egressGuardRssBytes: memoryOf(egress.pid).rss,
     loadGeneratorCores: round(median([...(runs.egress as LoadResult[]), ...(runs.baseline as LoadResult[])].map((result) => result.clientCores)), 2),
+    ...(INTERLEAVED_CYCLES > 0 ? { interleaved: await interleave(payload, servers, caCertPem) } : {}),
+  };
+}
+
+/** The interleaved measurement (interleaved.ts) of the same servers, after the autocannon rounds. */
+async function interleave(payload: Payload, servers: { egress: Server; baseline: Server; calibrated?: Server }, caCertPem: string): Promise<NonNullable<PayloadFigures['interleaved']>> {
+  const figures = await measureInterleaved({
+    servers: Object.fromEntries(Object.entries(servers).map(([name, server]) => [name, { port: server.port, pid: server.pid }])),
+    path: payload.path,
+    body: payload.body,
+    caCertPem,
+    connections: CONNECTIONS,
+    phaseMs: PHASE_MS,
+    cycles: INTERLEAVED_CYCLES,
+    warmupMs: 1_000,
+  });
+  const egress = figures.egress as InterleavedFigures;
+  const baseline = figures.baseline as InterleavedFigures;
+  const calibrated = figures.calibrated;
+  const ratio = round(egress.rps / baseline.rps, 3);
+  const cpuRatio = round(baseline.cpuUsPerReview / egress.cpuUsPerReview, 3);
+  const calibration = calibrated ? { ...calibrated, ratio: round(calibrated.rps / baseline.rps, 3) } : undefined;
+  log(
+    `  interleaved: egress-guard ${egress.rps.toFixed(0)} req/s, ${egress.cpuUsPerReview.toFixed(1)} us/rev; baseline ${baseline.rps.toFixed(0)} req/s, ` +
+      `${baseline.cpuUsPerReview.toFixed(1)} us/rev; ratio ${ratio.toFixed(3)}, CPU ratio ${cpuRatio.toFixed(3)}` +
+      (calibration ? `; floor + ${CALIBRATE_US} us: ratio ${calibration.ratio.toFixed(3)}` : '') +
+      (egress.failures + baseline.failures > 0 ? `; FAILURES ${egress.failures} / ${baseline.failures}` : ''),
+  );
+  const rounded = (f: InterleavedFigures): InterleavedFigures => ({ rps: round(f.rps, 0), cpuUsPerReview: round(f.cpuUsPerReview, 1), failures: f.failures });
+  return {
+    ratio,
+    cpuRatio,
+    egressGuard: rounded(egress),
+    baseline: rounded(baseline),
+    ...(calibration ? { calibrated: { ...rounded(calibration), ratio: calibration.ratio } } : {}),
   };
 }
 
@@ -303,7 +364,7 @@ async function indexFigures(): Promise<{ cost: IndexCostResult; memory: unknown 
 
 function printTable(results: Record<string, PayloadFigures>): void {
   const rows = [
-    ['payload', 'bytes', 'eg req/s', 'base req/s', 'ratio', 'eg p50', 'eg p99', 'base p50', 'base p99', 'eg cores', 'base cores', 'eg us/rev', 'base us/rev', 'cpu ratio', 'eg RSS MB'],
+    ['payload', 'bytes', 'eg req/s', 'base req/s', 'ratio', 'eg p50', 'eg p99', 'base p50', 'base p99', 'eg cores', 'base cores', 'eg us/rev', 'base us/rev', 'cpu ratio', 'il ratio', 'il cpu ratio', 'eg RSS MB'],
     ...Object.entries(results).map(([id, r]) => [
       id,
       String(r.bytes),
@@ -319,12 +380,15 @@ function printTable(results: Record<string, PayloadFigures>): void {
       r.egressGuard.cpuUsPerReview.toFixed(0),
       r.baseline.cpuUsPerReview.toFixed(0),
       r.cpuRatio.toFixed(3),
+      r.interleaved?.ratio.toFixed(3) ?? '-',
+      r.interleaved?.cpuRatio.toFixed(3) ?? '-',
       mb(r.egressGuardRssBytes),
     ]),
   ];
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
   log('\nlatencies in ms; ratio = median over rounds of egress-guard req/s / baseline req/s; us/rev = server CPU (all threads) per review;');
-  log('cpu ratio = median over rounds of baseline us/rev / egress-guard us/rev (robust when other processes take CPU)');
+  log('cpu ratio = median over rounds of baseline us/rev / egress-guard us/rev (robust when other processes take CPU);');
+  log('il ratio, il cpu ratio = the same from the interleaved keep-alive run, pooled over its phases (robust to drift of the machine)');
   for (const row of rows) log(row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  '));
   for (const [id, { calibration }] of Object.entries(results)) {
     if (!calibration) continue;
