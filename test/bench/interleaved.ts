@@ -88,6 +88,7 @@ function open(server: InterleavedServer, request: Buffer, caCertPem: string): Pr
     socket.once('error', reject);
     socket.on('data', (chunk: Buffer) => {
       const { complete, ok } = frameResponses(framing, chunk);
+      // One review is in flight per connection, so a chunk completes at most one answer.
       for (let index = 0; index < complete; index++) {
         waiting = false;
         connection.answered(index < ok);
