@@ -128,23 +128,27 @@ export interface Placement {
 export function pinServersApart(): Placement | undefined {
   const count = cpus().length;
   if (count < 2) return undefined;
-  const placement = { serverCpus: String(count - 1), clientCpus: count === 2 ? '0' : `0-${count - 2}` };
-  try {
-    // -a: every thread of this process (autocannon runs in it), not only the main one.
-    execFileSync('taskset', ['-a', '-p', '-c', placement.clientCpus, String(process.pid)], { stdio: 'ignore' });
-  } catch {
-    return undefined;
-  }
-  return placement;
+  const placement = { serverCpus: String(count - 1), clientCpus: cpuRange(count - 1) };
+  return runThisProcessOn(placement.clientCpus) ? placement : undefined;
 }
 
 /** Lets this process run on every CPU again (after pinServersApart). */
 export function unpinThisProcess(): void {
-  const count = cpus().length;
+  runThisProcessOn(cpuRange(cpus().length));
+}
+
+/** `taskset -c` for the first `count` CPUs. */
+function cpuRange(count: number): string {
+  return count === 1 ? '0' : `0-${count - 1}`;
+}
+
+/** Moves every thread of this process to `cpuList` (autocannon runs in it, so not only the main one); false without taskset. */
+function runThisProcessOn(cpuList: string): boolean {
   try {
-    execFileSync('taskset', ['-a', '-p', '-c', count === 1 ? '0' : `0-${count - 1}`, String(process.pid)], { stdio: 'ignore' });
+    execFileSync('taskset', ['-a', '-p', '-c', cpuList, String(process.pid)], { stdio: 'ignore' });
+    return true;
   } catch {
-    // No taskset: nothing was pinned either.
+    return false;
   }
 }
 
