@@ -19,6 +19,12 @@ const AGENT_METADATA: Readonly<Record<string, string>> = Object.freeze({ [DNS_CA
 // AUTO_ALLOCATE_MODE=controller: Istio 1.25+ allocates addresses in istiod and deprecates the agent flag.
 const CONTROLLER_METADATA: Readonly<Record<string, string>> = Object.freeze({ [DNS_CAPTURE]: 'true' });
 
+/**
+ * Where the annotation goes in a pod that has annotations, escaped once: the two replaceAll calls, made for every
+ * patched pod, were 0.3 us of a 9 KB pod's review (perf, sampled against the floor).
+ */
+const PROXY_CONFIG_POINTER = `/metadata/annotations/${jsonPointerSegment(PROXY_CONFIG_ANNOTATION)}`;
+
 export function wantedProxyMetadata(mode: AutoAllocateMode): Readonly<Record<string, string>> {
   return mode === 'controller' ? CONTROLLER_METADATA : AGENT_METADATA;
 }
@@ -65,7 +71,7 @@ export function planPodMutation(pod: unknown, mode: AutoAllocateMode, merge: typ
     ? [{ op: 'add', path: '/metadata', value: { annotations: { [PROXY_CONFIG_ANNOTATION]: merged.text } } }]
     : !isJsonRecord(annotations)
       ? [{ op: 'add', path: '/metadata/annotations', value: { [PROXY_CONFIG_ANNOTATION]: merged.text } }]
-      : [{ op: 'add', path: `/metadata/annotations/${jsonPointerSegment(PROXY_CONFIG_ANNOTATION)}`, value: merged.text }];
+      : [{ op: 'add', path: PROXY_CONFIG_POINTER, value: merged.text }];
   return { outcome: 'patched', patch, annotation: merged.text, warnings, added: merged.added };
 }
 
