@@ -43,4 +43,10 @@ describe('largestDifferences', () => {
       ['-500', '[JSON.parse]'],
     ]);
   });
+
+  it('prints figures in the unit it is given, such as sampled microseconds', () => {
+    const lines = largestDifferences(new Map([['view', 0.524]]), new Map([['view', 0.1]]), 1, { name: 'us per review, sampled', digits: 2 });
+    expect(lines[0]).toContain('function (us per review, sampled)');
+    expect(lines[1]?.trim().split(/\s+/)).toEqual(['0.42', '0.52', '0.10', 'view']);
+  });
 });

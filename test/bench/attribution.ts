@@ -108,15 +108,23 @@ export function attributeListing(listing: string, perfMap: string, requests: num
   return totals;
 }
 
+/** How largestDifferences prints its figures: callgrind's in whole instructions, perf-samples.ts's in microseconds. */
+export interface FigureUnit {
+  name: string;
+  digits: number;
+}
+
+const INSTRUCTIONS: FigureUnit = { name: 'instructions per review', digits: 0 };
+
 /** The functions where `ours` spends the most more than `floor`, per request, as printable lines. */
-export function largestDifferences(ours: Map<string, number>, floor: Map<string, number>, count: number): string[] {
+export function largestDifferences(ours: Map<string, number>, floor: Map<string, number>, count: number, unit: FigureUnit = INSTRUCTIONS): string[] {
   const names = new Set([...ours.keys(), ...floor.keys()]);
   const rows = [...names].map((name) => ({ name, ours: ours.get(name) ?? 0, floor: floor.get(name) ?? 0 }));
   rows.sort((a, b) => b.ours - b.floor - (a.ours - a.floor));
   const shown = [...rows.slice(0, count), ...rows.slice(Math.max(count, rows.length - 3)).filter((row) => row.ours < row.floor)];
-  const cell = (value: number) => Math.round(value).toLocaleString('en').padStart(8);
+  const cell = (value: number) => value.toLocaleString('en', { minimumFractionDigits: unit.digits, maximumFractionDigits: unit.digits }).padStart(8);
   return [
-    `${'more'.padStart(8)} ${'egress'.padStart(8)} ${'floor'.padStart(8)}  function (instructions per review)`,
+    `${'more'.padStart(8)} ${'egress'.padStart(8)} ${'floor'.padStart(8)}  function (${unit.name})`,
     ...shown.map((row) => `${cell(row.ours - row.floor)} ${cell(row.ours)} ${cell(row.floor)}  ${row.name.replace(/file:\/\/\S*?\/dist\//, '')}`),
   ];
 }

@@ -24,6 +24,8 @@ export interface InterleavedOptions {
   /** How many times the load visits every server; the order alternates, A B C then C B A. */
   cycles: number;
   warmupMs: number;
+  /** Called once every server has been warmed, before the measured cycles (BENCH_PERF starts sampling there). */
+  afterWarmup?: () => Promise<void>;
 }
 
 export interface InterleavedFigures {
@@ -31,6 +33,8 @@ export interface InterleavedFigures {
   /** Server CPU (all its threads) per answered review, in microseconds. */
   cpuUsPerReview: number;
   failures: number;
+  /** Reviews answered in the measured cycles. */
+  reviews: number;
 }
 
 /** What is known of a connection's byte stream: the bytes not yet part of a whole response. */
@@ -142,6 +146,7 @@ export async function measureInterleaved(options: InterleavedOptions): Promise<R
     }
     const visit = (name: string, ms: number) => phase(pools[name] as Connection[], (options.servers[name] as InterleavedServer).pid, ms);
     for (const name of names) await visit(name, options.warmupMs);
+    await options.afterWarmup?.();
     const totals = Object.fromEntries(names.map((name) => [name, { ok: 0, failures: 0, ms: 0, cpuSeconds: 0 }]));
     for (let cycle = 0; cycle < options.cycles; cycle++) {
       for (const name of cycle % 2 === 0 ? names : [...names].reverse()) {
@@ -156,7 +161,7 @@ export async function measureInterleaved(options: InterleavedOptions): Promise<R
     return Object.fromEntries(
       names.map((name) => {
         const total = totals[name] as (typeof totals)[string];
-        return [name, { rps: (total.ok * 1000) / total.ms, cpuUsPerReview: (total.cpuSeconds * 1e6) / total.ok, failures: total.failures }];
+        return [name, { rps: (total.ok * 1000) / total.ms, cpuUsPerReview: (total.cpuSeconds * 1e6) / total.ok, failures: total.failures, reviews: total.ok }];
       }),
     );
   } finally {

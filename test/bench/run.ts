@@ -12,7 +12,9 @@
 // BENCH_SHARED_SERVERS=1 (one pair of servers for all payloads, in turn, instead of fresh ones for each),
 // BENCH_PIN=0 (leave the processes where the kernel puts them; by default the servers run on the last CPU and the
 // load generator on the others, see pinServersApart), BENCH_INTERLEAVED_CYCLES (40) and BENCH_PHASE_MS (250): the
-// interleaved measurement after each payload's rounds (interleaved.ts), 0 cycles to skip it.
+// interleaved measurement after each payload's rounds (interleaved.ts), 0 cycles to skip it. BENCH_PERF=1 samples
+// the servers' CPU with `perf record` during the interleaved run and lists, per payload, the functions where
+// egress-guard spends the most more time per review than the floor (perf-samples.ts; needs perf).
 import { cpus, loadavg } from 'node:os';
 import { copyFile, mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
@@ -26,6 +28,8 @@ import { measureFixedRate } from './fixed-rate.js';
 import { concat, load, median, percentile, round, type LoadResult } from './load.js';
 import { payloads, type Payload } from './payloads.js';
 import { measureInterleaved, type InterleavedFigures } from './interleaved.js';
+import { largestDifferences, perfMapFile } from './attribution.js';
+import { perfAvailable, perfNodeOptions, PERF_FREQUENCY_HZ, recordCpus, timePerReview, type PerfRecording } from './perf-samples.js';
 import { freePort, memoryOf, pinServersApart, spawnNode, spawnServer, unpinThisProcess, waitFor200, waitForLine, type Child } from './processes.js';
 import { prepareServers } from './servers.js';
 
@@ -42,6 +46,9 @@ const RATE = 1_000;
 const RATE_SECONDS = number('BENCH_RATE_SECONDS', 10);
 const STARTUP_SAMPLES = 3;
 const PROFILE = env.BENCH_PROFILE === '1';
+const PERF = env.BENCH_PERF === '1';
+/** How many functions BENCH_PERF lists per payload. */
+const PERF_FUNCTIONS_LISTED = 25;
 const SKIP_INDEX = env.BENCH_SKIP_INDEX === '1';
 const CALIBRATE_US = number('BENCH_CALIBRATE_US', 0);
 const SHARED_SERVERS = env.BENCH_SHARED_SERVERS === '1';
@@ -115,6 +122,7 @@ async function bench(dir: string): Promise<void> {
   log(`load: ${ROUNDS} rounds x ${SECONDS} s per server and payload, ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, HTTPS on 127.0.0.1`);
   log(placement ? `throughput runs: servers on CPU ${placement.serverCpus}, load generator on CPU ${placement.clientCpus} (BENCH_PIN=0 to leave them unpinned)` : 'processes not pinned to CPUs');
   if (INTERLEAVED_CYCLES > 0) log(`interleaved: ${INTERLEAVED_CYCLES} cycles of ${PHASE_MS} ms on each server, keep-alive, ${CONNECTIONS} connections`);
+  const sampling = PERF ? samplingIn(dir, placement?.serverCpus) : undefined;
 
   // Startup to ready, without a cluster: spawn -> first 200 from /readyz.
   const startupMs: number[] = [];
@@ -142,9 +150,10 @@ async function bench(dir: string): Promise<void> {
     const where = pinned ? placement : undefined;
     const settings = await egressEnv();
     const profile = (where: string) => (PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, tag, where)}`] : []);
-    const egress = spawnServer(where, MAIN, settings, logFile, profile('egress-guard'));
+    const sampled = (name: string) => (sampling && pinned ? perfNodeOptions(dir, `${tag}-${name}`) : []);
+    const egress = spawnServer(where, MAIN, settings, logFile, [...profile('egress-guard'), ...sampled('egress-guard')]);
     const basePort = await freePort();
-    const baseline = spawnServer(where, BASELINE, { ...tlsEnv, PORT: String(basePort) }, 'pipe', profile('baseline'));
+    const baseline = spawnServer(where, BASELINE, { ...tlsEnv, PORT: String(basePort) }, 'pipe', [...profile('baseline'), ...sampled('baseline')]);
     const calibratedPort = await freePort();
     const calibrated = CALIBRATE_US > 0 ? spawnServer(where, BASELINE, { ...tlsEnv, PORT: String(calibratedPort), EXTRA_CPU_US: String(CALIBRATE_US) }, 'pipe') : undefined;
     const children = [egress, baseline, ...(calibrated ? [calibrated] : [])];
@@ -169,7 +178,7 @@ async function bench(dir: string): Promise<void> {
     for (const payload of measured) {
       const servers = shared ?? (await start(payload.id));
       await sanityCheck(payload, servers.egress.url, servers.baseline.url, caCertPem);
-      results[payload.id] = await compare(payload, servers, caCertPem);
+      results[payload.id] = await compare(payload, servers, caCertPem, sampling);
       if (!shared) await servers.stop();
     }
     await shared?.stop();
@@ -257,7 +266,7 @@ interface Servers {
   stop(): Promise<void>;
 }
 
-async function compare(payload: Payload, started: Servers, caCertPem: string): Promise<PayloadFigures> {
+async function compare(payload: Payload, started: Servers, caCertPem: string, sampling?: Sampling): Promise<PayloadFigures> {
   const { egress, baseline, calibrated } = started;
   const run = (server: Server, seconds: number) =>
     load({ url: server.url + payload.path, body: payload.body, connections: CONNECTIONS, seconds, pid: server.pid });
@@ -305,12 +314,19 @@ async function compare(payload: Payload, started: Servers, caCertPem: string): P
     cpuRatio: round(median(cpuRatios), 3),
     egressGuardRssBytes: memoryOf(egress.pid).rss,
     loadGeneratorCores: round(median([...(runs.egress as LoadResult[]), ...(runs.baseline as LoadResult[])].map((result) => result.clientCores)), 2),
-    ...(INTERLEAVED_CYCLES > 0 ? { interleaved: await interleave(payload, servers, caCertPem) } : {}),
+    ...(INTERLEAVED_CYCLES > 0 ? { interleaved: await interleave(payload, servers, caCertPem, sampling) } : {}),
   };
 }
 
 /** The interleaved measurement (interleaved.ts) of the same servers, after the autocannon rounds. */
-async function interleave(payload: Payload, servers: { egress: Server; baseline: Server; calibrated?: Server }, caCertPem: string): Promise<NonNullable<PayloadFigures['interleaved']>> {
+async function interleave(
+  payload: Payload,
+  servers: { egress: Server; baseline: Server; calibrated?: Server },
+  caCertPem: string,
+  sampling?: Sampling,
+): Promise<NonNullable<PayloadFigures['interleaved']>> {
+  const samples = join(sampling?.dir ?? '', `${payload.id}.perf.data`);
+  let recording: PerfRecording | undefined;
   const figures = await measureInterleaved({
     servers: Object.fromEntries(Object.entries(servers).map(([name, server]) => [name, { port: server.port, pid: server.pid }])),
     path: payload.path,
@@ -320,7 +336,9 @@ async function interleave(payload: Payload, servers: { egress: Server; baseline:
     phaseMs: PHASE_MS,
     cycles: INTERLEAVED_CYCLES,
     warmupMs: 1_000,
+    ...(sampling ? { afterWarmup: async () => void (recording = await recordCpus(sampling.cpus, samples)) } : {}),
   });
+  await recording?.stop();
   const egress = figures.egress as InterleavedFigures;
   const baseline = figures.baseline as InterleavedFigures;
   const calibrated = figures.calibrated;
@@ -333,7 +351,8 @@ async function interleave(payload: Payload, servers: { egress: Server; baseline:
       (calibration ? `; floor + ${CALIBRATE_US} us: ratio ${calibration.ratio.toFixed(3)}` : '') +
       (egress.failures + baseline.failures > 0 ? `; FAILURES ${egress.failures} / ${baseline.failures}` : ''),
   );
-  const rounded = (f: InterleavedFigures): InterleavedFigures => ({ rps: round(f.rps, 0), cpuUsPerReview: round(f.cpuUsPerReview, 1), failures: f.failures });
+  if (recording) await logWhereTimeGoes(samples, servers, egress, baseline);
+  const rounded = (f: InterleavedFigures): InterleavedFigures => ({ rps: round(f.rps, 0), cpuUsPerReview: round(f.cpuUsPerReview, 1), failures: f.failures, reviews: f.reviews });
   return {
     ratio,
     cpuRatio,
@@ -430,6 +449,29 @@ async function countLines(file: string): Promise<number> {
 
 function mb(bytes: number): string {
   return (bytes / 1024 / 1024).toFixed(1);
+}
+
+/** Where BENCH_PERF=1 samples: the servers' CPUs (every CPU when unpinned), with files in the bench's directory. */
+interface Sampling {
+  cpus: string | undefined;
+  dir: string;
+}
+
+function samplingIn(dir: string, cpus: string | undefined): Sampling | undefined {
+  if (perfAvailable()) return { cpus, dir };
+  log('BENCH_PERF=1: perf is not installed (Debian: apt-get install linux-perf); nothing sampled');
+  return undefined;
+}
+
+/** BENCH_PERF=1: the interleaved run's samples, per review, egress-guard against the floor. */
+async function logWhereTimeGoes(samples: string, servers: { egress: Server; baseline: Server }, egress: InterleavedFigures, baseline: InterleavedFigures): Promise<void> {
+  const times = timePerReview(samples, new Map([[servers.egress.pid, egress.reviews], [servers.baseline.pid, baseline.reviews]]));
+  const ours = times.get(servers.egress.pid) ?? new Map<string, number>();
+  const floor = times.get(servers.baseline.pid) ?? new Map<string, number>();
+  const total = (functions: Map<string, number>) => [...functions.values()].reduce((sum, micros) => sum + micros, 0).toFixed(1);
+  log(`  sampled at ${PERF_FREQUENCY_HZ} Hz: egress-guard ${total(ours)} us a review, baseline ${total(floor)} us; where egress-guard's time goes beyond the floor's:`);
+  for (const line of largestDifferences(ours, floor, PERF_FUNCTIONS_LISTED, { name: 'us per review, sampled', digits: 2 })) log(`    ${line}`);
+  await Promise.all([servers.egress.pid, servers.baseline.pid].map((pid) => rm(perfMapFile(pid), { force: true })));
 }
 
 main().catch((error: unknown) => {
