@@ -20,13 +20,29 @@ describe('loadConfig', () => {
 
   it('reads every setting from the environment', () => {
     const config = loadConfig({
-      PORT: '9443', OPS_PORT: '9090', HOST: '127.0.0.1', TLS_CERT_FILE: '/tls/c', TLS_KEY_FILE: '/tls/k', CLIENT_CA_FILE: '/tls/ca',
-      AUTO_ALLOCATE_MODE: 'controller', EXPECTED_PORTS: '443, 80,9444', UNDECLARED_PORTS_ACTION: 'deny', LOG_LEVEL: 'debug',
+      PORT: '9443',
+      OPS_PORT: '9090',
+      HOST: '127.0.0.1',
+      TLS_CERT_FILE: '/tls/c',
+      TLS_KEY_FILE: '/tls/k',
+      CLIENT_CA_FILE: '/tls/ca',
+      AUTO_ALLOCATE_MODE: 'controller',
+      EXPECTED_PORTS: '443, 80,9444',
+      UNDECLARED_PORTS_ACTION: 'deny',
+      LOG_LEVEL: 'debug',
       SHUTDOWN_DELAY_SECONDS: '0.5',
     });
     expect(config).toMatchObject({
-      port: 9443, opsPort: 9090, host: '127.0.0.1', tlsCertFile: '/tls/c', tlsKeyFile: '/tls/k', clientCaFile: '/tls/ca',
-      autoAllocateMode: 'controller', expectedPorts: [80, 443, 9444], undeclaredPortsAction: 'deny', logLevel: 'debug',
+      port: 9443,
+      opsPort: 9090,
+      host: '127.0.0.1',
+      tlsCertFile: '/tls/c',
+      tlsKeyFile: '/tls/k',
+      clientCaFile: '/tls/ca',
+      autoAllocateMode: 'controller',
+      expectedPorts: [80, 443, 9444],
+      undeclaredPortsAction: 'deny',
+      logLevel: 'debug',
       shutdownDelaySeconds: 0.5,
     });
   });
@@ -54,6 +70,8 @@ describe('parsePortList', () => {
     expect(parsePortList('443,80,,443 ', 'x')).toEqual([80, 443]);
   });
   it.each(['0', '65536', '8o', '-1', '1.5'])('rejects %p', (item) => {
-    expect(() => parsePortList(`80,${item}`, 'egress-guard.io/expected-ports')).toThrow(/egress-guard.io\/expected-ports/);
+    expect(() => parsePortList(`80,${item}`, 'egress-guard.io/expected-ports')).toThrow(
+      /egress-guard.io\/expected-ports/,
+    );
   });
 });

@@ -60,7 +60,10 @@ export function loadConfig(env: Env): Config {
     tlsKeyFile: nonEmpty(env.TLS_KEY_FILE) ?? DEFAULTS.tlsKeyFile,
     ...(clientCaFile ? { clientCaFile } : {}),
     autoAllocateMode: oneOf(env, 'AUTO_ALLOCATE_MODE', ['agent', 'controller'], DEFAULTS.autoAllocateMode),
-    expectedPorts: env.EXPECTED_PORTS === undefined ? [...DEFAULTS.expectedPorts] : parsePortList(env.EXPECTED_PORTS, 'EXPECTED_PORTS'),
+    expectedPorts:
+      env.EXPECTED_PORTS === undefined
+        ? [...DEFAULTS.expectedPorts]
+        : parsePortList(env.EXPECTED_PORTS, 'EXPECTED_PORTS'),
     undeclaredPortsAction: oneOf(env, 'UNDECLARED_PORTS_ACTION', ['warn', 'deny'], DEFAULTS.undeclaredPortsAction),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, DEFAULTS.logLevel),
     bodyLimitBytes: DEFAULTS.bodyLimitBytes,
@@ -82,7 +85,9 @@ export function parsePortList(text: string, what: string): number[] {
   const parsed = ports.map((part) => {
     const port = /^\d+$/.test(part) ? Number(part) : NaN;
     if (!(port >= 1 && port <= 65535)) {
-      throw new ConfigError(`${what}: "${part}" is not a port number (1-65535); expected a comma-separated list like "80,443"`);
+      throw new ConfigError(
+        `${what}: "${part}" is not a port number (1-65535); expected a comma-separated list like "80,443"`,
+      );
     }
     return port;
   });

@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ensureBuilt, ROOT } from '../test/cli/run-cli.js';
-import { BatchedLines, createLogger, epochTime, FLUSH_INTERVAL_MS, logDestination, preformattedLines, WRITE_BATCH_BYTES } from './log.js';
+import type { BatchedLines } from './log.js';
+import {
+  createLogger,
+  epochTime,
+  FLUSH_INTERVAL_MS,
+  logDestination,
+  preformattedLines,
+  WRITE_BATCH_BYTES,
+} from './log.js';
 
 type Stream = BatchedLines;
 
@@ -106,7 +114,12 @@ describe('a preformatted line on the batched destination', () => {
     const logger = createLogger('info', stream).child({ webhook: 'validate-serviceentries' });
     const later = preformattedLines(logger, 'info', 'review', fields);
     const made: string[] = [];
-    const counting = preformattedLines(logger, 'info', 'review', (record: { uid: string; n: number }) => (made.push(record.uid), fields(record)));
+    const counting = preformattedLines(
+      logger,
+      'info',
+      'review',
+      (record: { uid: string; n: number }) => (made.push(record.uid), fields(record)),
+    );
     logger.info({ uid: 'before' }, 'ordinary');
     counting.write({ uid: 'a', n: 1 });
     logger.warn({ uid: 'between' }, 'ordinary');
@@ -116,7 +129,9 @@ describe('a preformatted line on the batched destination', () => {
     expect(made).toEqual(['a']);
 
     const immediate: string[] = [];
-    const direct = createLogger('info', { write: (line: string) => void immediate.push(line) }).child({ webhook: 'validate-serviceentries' });
+    const direct = createLogger('info', { write: (line: string) => void immediate.push(line) }).child({
+      webhook: 'validate-serviceentries',
+    });
     direct.info({ uid: 'a', n: 1 }, 'review');
     direct.info({ uid: 'b\u00e9"', n: 2 }, 'review');
     const blank = (line: string) => line.replace(/"time":\d+/, '"time":0');
@@ -159,7 +174,11 @@ describe('a preformatted line on the batched destination', () => {
     logger.info({ uid: 'last' }, 'ordinary');
     expect(() => stream.flushSync()).not.toThrow();
     const written = lines(file).map((line) => JSON.parse(line));
-    expect(written.map((line) => line.uid ?? line.problem)).toEqual(['first', "egress-guard could not format this line's fields", 'last']);
+    expect(written.map((line) => line.uid ?? line.problem)).toEqual([
+      'first',
+      "egress-guard could not format this line's fields",
+      'last',
+    ]);
     expect(written[1]).toMatchObject({ level: 30, msg: 'review' });
   });
 });

@@ -116,7 +116,9 @@ export class BatchedLines implements DestinationStream {
  * included). The write blocks only while the kernel takes the batch, or while a full stdout pipe drains.
  */
 export function logDestination(dest: number | string = 1): BatchedLines {
-  return new BatchedLines(pino.destination({ dest, sync: true, maxWrite: MAX_WRITE_BYTES, contentMode: 'buffer' }) as unknown as ByteSink);
+  return new BatchedLines(
+    pino.destination({ dest, sync: true, maxWrite: MAX_WRITE_BYTES, contentMode: 'buffer' }) as unknown as ByteSink,
+  );
 }
 
 /** A line of fixed shape whose fields are serialised by a formatter that knows them; see preformattedLines. */
@@ -139,7 +141,12 @@ const FIRST_LENGTH_ESTIMATE = 320;
  * state through `pino.symbols`, which pino exports for integrations, and skips pino's hooks, mixins and redaction:
  * createLogger sets none.
  */
-export function preformattedLines<R>(logger: Logger, level: 'info' | 'error', message: string, fields: (record: R) => string): LineWriter<R> {
+export function preformattedLines<R>(
+  logger: Logger,
+  level: 'info' | 'error',
+  message: string,
+  fields: (record: R) => string,
+): LineWriter<R> {
   const state = logger as unknown as Record<symbol, unknown>;
   const { streamSym, lsCacheSym, timeSym, chindingsSym, messageKeySym, endSym } = pino.symbols;
   const stream = state[streamSym] as DestinationStream;
@@ -219,5 +226,10 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 export function errorSummary(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) return { type: typeof error };
   const code = (error as NodeJS.ErrnoException).code;
-  return { type: error.name, message: error.message, stack: error.stack, ...(typeof code === 'string' ? { code } : {}) };
+  return {
+    type: error.name,
+    message: error.message,
+    stack: error.stack,
+    ...(typeof code === 'string' ? { code } : {}),
+  };
 }

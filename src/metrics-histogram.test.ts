@@ -11,13 +11,31 @@ const BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1
 async function bothExpositions(observations: ReadonlyArray<readonly [string, number]>) {
   const theirs = new Registry();
   const ours = new Registry();
-  const reference = new Histogram({ name: NAME, help: HELP, labelNames: ['webhook'], buckets: BUCKETS, registers: [theirs] });
-  const histogram = new BoundLabelsHistogram<'webhook'>({ name: NAME, help: HELP, buckets: BUCKETS, registers: [ours] });
+  const reference = new Histogram({
+    name: NAME,
+    help: HELP,
+    labelNames: ['webhook'],
+    buckets: BUCKETS,
+    registers: [theirs],
+  });
+  const histogram = new BoundLabelsHistogram<'webhook'>({
+    name: NAME,
+    help: HELP,
+    buckets: BUCKETS,
+    registers: [ours],
+  });
   for (const [webhook, seconds] of observations) {
     reference.observe({ webhook }, seconds);
     histogram.bind({ webhook }).observe(seconds);
   }
-  return { theirs: await theirs.metrics(), ours: await ours.metrics(), theirsJson: await theirs.getMetricsAsJSON(), oursJson: await ours.getMetricsAsJSON(), histogram, reference };
+  return {
+    theirs: await theirs.metrics(),
+    ours: await ours.metrics(),
+    theirsJson: await theirs.getMetricsAsJSON(),
+    oursJson: await ours.getMetricsAsJSON(),
+    histogram,
+    reference,
+  };
 }
 
 describe('BoundLabelsHistogram', () => {
@@ -33,7 +51,8 @@ describe('BoundLabelsHistogram', () => {
     expect(ours).toContain('test_duration_seconds_bucket{le="0.0001",webhook="mutate-pods"} 2');
     expect(ours).toContain('test_duration_seconds_bucket{le="+Inf",webhook="validate-serviceentries"} 2');
     // prom-client puts `exemplar: null` on buckets; the rest is the same.
-    const withoutExemplars = (json: unknown) => JSON.parse(JSON.stringify(json, (key, value) => (key === 'exemplar' ? undefined : value)));
+    const withoutExemplars = (json: unknown) =>
+      JSON.parse(JSON.stringify(json, (key, value) => (key === 'exemplar' ? undefined : value)));
     expect(withoutExemplars(oursJson)).toEqual(withoutExemplars(theirsJson));
   });
 
@@ -50,7 +69,12 @@ describe('BoundLabelsHistogram', () => {
 
   it('binds each label set once, shows it at zero until observed, and resets to zero', async () => {
     const registry = new Registry();
-    const histogram = new BoundLabelsHistogram<'webhook'>({ name: NAME, help: HELP, buckets: BUCKETS, registers: [registry] });
+    const histogram = new BoundLabelsHistogram<'webhook'>({
+      name: NAME,
+      help: HELP,
+      buckets: BUCKETS,
+      registers: [registry],
+    });
     expect(histogram.bind({ webhook: 'a' })).toBe(histogram.bind({ webhook: 'a' }));
     expect(await registry.metrics()).toContain('test_duration_seconds_count{webhook="a"} 0');
     histogram.bind({ webhook: 'a' }).observe(0.5);

@@ -31,7 +31,12 @@ export class HistogramSeries {
     let cumulative = 0;
     for (let bucket = 0; bucket < this.bounds.length; bucket++) {
       cumulative += this.counts[bucket] as number;
-      values.push({ labels: { le: this.bounds[bucket] as number }, sharedLabels, value: cumulative, metricName: `${name}_bucket` });
+      values.push({
+        labels: { le: this.bounds[bucket] as number },
+        sharedLabels,
+        value: cumulative,
+        metricName: `${name}_bucket`,
+      });
     }
     values.push(
       { labels: { le: '+Inf' }, sharedLabels, value: this.count, metricName: `${name}_bucket` },
@@ -72,7 +77,11 @@ export class BoundLabelsHistogram<L extends string> {
   /** The series for these label values; made the first time, shown from then on (at zero until observed). */
   bind(labels: LabelValues<L>): HistogramSeries {
     const values = labels as Record<string, string>;
-    const key = JSON.stringify(Object.keys(values).sort().map((name) => [name, values[name]]));
+    const key = JSON.stringify(
+      Object.keys(values)
+        .sort()
+        .map((name) => [name, values[name]]),
+    );
     let series = this.series.get(key);
     if (series === undefined) this.series.set(key, (series = new HistogramSeries({ ...values }, this.buckets)));
     return series;
@@ -87,7 +96,13 @@ export class BoundLabelsHistogram<L extends string> {
   /** What registry.getMetricsAsJSON and getSingleMetric(...).get() give: each value's labels in one object. */
   async get() {
     const data = await this.getForPromString();
-    return { ...data, values: data.values.map(({ sharedLabels, labels, ...rest }) => ({ ...rest, labels: { ...labels, ...sharedLabels } })) };
+    return {
+      ...data,
+      values: data.values.map(({ sharedLabels, labels, ...rest }) => ({
+        ...rest,
+        labels: { ...labels, ...sharedLabels },
+      })),
+    };
   }
 
   reset(): void {

@@ -3,10 +3,16 @@ import { Registry } from 'prom-client';
 import { DeferredCounter } from './metrics.js';
 
 function counterOn(registry: Registry): DeferredCounter<'webhook' | 'decision'> {
-  return new DeferredCounter({ name: 'test_reviews_total', help: 'test', labelNames: ['webhook', 'decision'], registers: [registry] });
+  return new DeferredCounter({
+    name: 'test_reviews_total',
+    help: 'test',
+    labelNames: ['webhook', 'decision'],
+    registers: [registry],
+  });
 }
 
-const lines = async (registry: Registry) => (await registry.metrics()).split('\n').filter((line) => line.startsWith('test_reviews_total'));
+const lines = async (registry: Registry) =>
+  (await registry.metrics()).split('\n').filter((line) => line.startsWith('test_reviews_total'));
 
 describe('DeferredCounter', () => {
   it('shows every increment at the next scrape, by label values', async () => {
@@ -14,7 +20,10 @@ describe('DeferredCounter', () => {
     const counter = counterOn(registry);
     for (let i = 0; i < 3; i++) counter.inc('pods/patched', () => ({ webhook: 'pods', decision: 'patched' }));
     counter.inc('pods/skipped', () => ({ webhook: 'pods', decision: 'skipped' }));
-    expect(await lines(registry)).toEqual(['test_reviews_total{webhook="pods",decision="patched"} 3', 'test_reviews_total{webhook="pods",decision="skipped"} 1']);
+    expect(await lines(registry)).toEqual([
+      'test_reviews_total{webhook="pods",decision="patched"} 3',
+      'test_reviews_total{webhook="pods",decision="skipped"} 1',
+    ]);
   });
 
   it('counts on across scrapes without counting anything twice', async () => {

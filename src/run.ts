@@ -38,11 +38,24 @@ export async function run(env: Env, options: RunOptions = {}): Promise<RunningSe
     // object is checked on its own. The watch starts before listening; /readyz waits for its first full list.
     const cluster = await connectCluster({ env, logger, metrics, readiness, settings });
     const server = await startServer(
-      { config, logger, certificateFiles, metrics, readiness, settings, ...(cluster ? { clusterViewFor: cluster.clusterViewFor } : {}) },
+      {
+        config,
+        logger,
+        certificateFiles,
+        metrics,
+        readiness,
+        settings,
+        ...(cluster ? { clusterViewFor: cluster.clusterViewFor } : {}),
+      },
       tls,
     );
     logger.info(
-      { admission: server.admissionUrl, ops: server.opsUrl, autoAllocateMode: config.autoAllocateMode, cluster: cluster ? 'watching' : 'none' },
+      {
+        admission: server.admissionUrl,
+        ops: server.opsUrl,
+        autoAllocateMode: config.autoAllocateMode,
+        cluster: cluster ? 'watching' : 'none',
+      },
       'egress-guard is serving',
     );
     stopOnSignals(server, config, logger, () => cluster?.stop());

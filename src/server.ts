@@ -12,7 +12,13 @@ import { Readiness } from './readiness.js';
 import { objectAtHandView } from './rules/object-at-hand.js';
 import type { RuleSettings } from './rules/types.js';
 import { CertificateReloader, certificateSummary, recordCertificate } from './tls/certificate-reloader.js';
-import { inspectCertificate, secureContextOptions, validityProblem, type TlsFiles, type TlsMaterial } from './tls/certificate.js';
+import {
+  inspectCertificate,
+  secureContextOptions,
+  validityProblem,
+  type TlsFiles,
+  type TlsMaterial,
+} from './tls/certificate.js';
 import { podMutator } from './webhooks/mutate-pods.js';
 import { serviceEntryValidator, type ClusterViewFor } from './webhooks/validate-serviceentries.js';
 
@@ -69,7 +75,11 @@ export async function startServer(parts: ServerParts, tls: TlsMaterial): Promise
   const certificate = inspectCertificate(tls);
   const late = validityProblem(certificate);
   // Served anyway: refusing to start would not make the API server trust it, and a renewal is picked up below.
-  if (late !== undefined) logger.error({ problem: late, ...certificateSummary(certificate) }, 'serving a TLS certificate the API server will refuse');
+  if (late !== undefined)
+    logger.error(
+      { problem: late, ...certificateSummary(certificate) },
+      'serving a TLS certificate the API server will refuse',
+    );
   recordCertificate(metrics, certificate);
 
   const admission = buildAdmissionApp({

@@ -4,7 +4,11 @@ import { decodeReview, serializeReview } from './codec.js';
 import { allowed, denied, patched, type Answer } from './responses.js';
 import { ADMISSION_API_VERSION, type AdmissionReview } from './types.js';
 
-const review = (uid: string, answer: Answer): AdmissionReview => ({ apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response: { uid, ...answer } });
+const review = (uid: string, answer: Answer): AdmissionReview => ({
+  apiVersion: ADMISSION_API_VERSION,
+  kind: 'AdmissionReview',
+  response: { uid, ...answer },
+});
 // What JSON.stringify writes for the review is the reference: serializeReview must write the same bytes.
 const reference = (uid: string, answer: Answer) => JSON.stringify(review(uid, answer));
 
@@ -14,8 +18,18 @@ describe('serializeReview', () => {
     ['allowed with warnings', 'a2', allowed(['port 80 undeclared', 'second'])],
     ['denied', 'd1', denied('*.example.com: resolution DNS cannot resolve a wildcard; use NONE')],
     ['denied with quotes, backslashes and a newline', 'd2', denied('say "no"\\ \n and \u2028', ['w "1"'])],
-    ['patched', 'p1', patched([{ op: 'add', path: '/metadata/annotations', value: { 'proxy.istio.io/config': 'proxyMetadata: {}\n' } }])],
-    ['patched with warnings', 'p2', patched([{ op: 'add', path: '/a', value: 1 }], ['kept ISTIO_META_DNS_CAPTURE="false"'])],
+    [
+      'patched',
+      'p1',
+      patched([
+        { op: 'add', path: '/metadata/annotations', value: { 'proxy.istio.io/config': 'proxyMetadata: {}\n' } },
+      ]),
+    ],
+    [
+      'patched with warnings',
+      'p2',
+      patched([{ op: 'add', path: '/a', value: 1 }], ['kept ISTIO_META_DNS_CAPTURE="false"']),
+    ],
     ['a uid that needs escaping', 'uid "\\\u0001 ✓', allowed()],
   ])('writes what JSON.stringify writes: %s', (_name, uid, answer) => {
     const body = serializeReview(uid, answer);
@@ -29,8 +43,16 @@ describe('serializeReview', () => {
       fc.array(text, { maxLength: 3 }).map((warnings) => allowed(warnings)),
       fc.tuple(text, fc.array(text, { maxLength: 3 })).map(([message, warnings]) => denied(message, warnings)),
       fc
-        .tuple(fc.array(fc.tuple(text, fc.jsonValue()), { minLength: 1, maxLength: 3 }), fc.array(text, { maxLength: 2 }))
-        .map(([ops, warnings]) => patched(ops.map(([path, value]) => ({ op: 'add' as const, path, value })), warnings)),
+        .tuple(
+          fc.array(fc.tuple(text, fc.jsonValue()), { minLength: 1, maxLength: 3 }),
+          fc.array(text, { maxLength: 2 }),
+        )
+        .map(([ops, warnings]) =>
+          patched(
+            ops.map(([path, value]) => ({ op: 'add' as const, path, value })),
+            warnings,
+          ),
+        ),
     );
     fc.assert(
       fc.property(text, answer, (uid, generated) => {
@@ -42,7 +64,11 @@ describe('serializeReview', () => {
 });
 
 describe('decodeReview', () => {
-  const body = (kind: unknown) => ({ apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', request: { uid: 'u1', operation: 'CREATE', kind, object: { a: 1 } } });
+  const body = (kind: unknown) => ({
+    apiVersion: ADMISSION_API_VERSION,
+    kind: 'AdmissionReview',
+    request: { uid: 'u1', operation: 'CREATE', kind, object: { a: 1 } },
+  });
 
   it('passes a well-formed request through with its kind and fields', () => {
     const kind = { group: 'networking.istio.io', version: 'v1', kind: 'ServiceEntry' };
@@ -55,9 +81,12 @@ describe('decodeReview', () => {
     ['a string', 'Pod', { group: '', version: '', kind: '' }],
     ['an array', ['v1', 'Pod'], { group: '', version: '', kind: '' }],
     ['partly numbers', { group: '', version: 1, kind: 'Pod' }, { group: '', version: '', kind: 'Pod' }],
-  ])('reads a malformed kind (%s) as strings, so the webhook answers it as a kind it does not handle', (_name, kind, expected) => {
-    const decoded = decodeReview(body(kind));
-    expect(decoded.ok && decoded.request.kind).toEqual(expected);
-    expect(decoded.ok && decoded.request.object).toEqual({ a: 1 });
-  });
+  ])(
+    'reads a malformed kind (%s) as strings, so the webhook answers it as a kind it does not handle',
+    (_name, kind, expected) => {
+      const decoded = decodeReview(body(kind));
+      expect(decoded.ok && decoded.request.kind).toEqual(expected);
+      expect(decoded.ok && decoded.request.object).toEqual({ a: 1 });
+    },
+  );
 });

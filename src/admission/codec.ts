@@ -18,7 +18,8 @@ export function decodeReview(body: unknown): DecodeResult {
   }
   const request = body.request;
   if (!isRecord(request)) return fail('request is missing or not an object');
-  if (typeof request.uid !== 'string' || request.uid === '') return fail('request.uid is missing or not a non-empty string');
+  if (typeof request.uid !== 'string' || request.uid === '')
+    return fail('request.uid is missing or not a non-empty string');
   if (typeof request.operation !== 'string') return fail('request.operation is missing or not a string');
   // The API server always sends a well-formed kind: then the request is used as it came, not copied.
   if (isKind(request.kind)) return { ok: true, request: request as unknown as AdmissionRequest };
@@ -26,7 +27,12 @@ export function decodeReview(body: unknown): DecodeResult {
 }
 
 function isKind(value: unknown): boolean {
-  return isRecord(value) && typeof value.group === 'string' && typeof value.version === 'string' && typeof value.kind === 'string';
+  return (
+    isRecord(value) &&
+    typeof value.group === 'string' &&
+    typeof value.version === 'string' &&
+    typeof value.kind === 'string'
+  );
 }
 
 const REVIEW_PREFIX = `{"apiVersion":"${ADMISSION_API_VERSION}","kind":"AdmissionReview","response":{"uid":`;

@@ -14,16 +14,28 @@ describe('Allowed / Denied / Patched', () => {
   it('encodes a JSONPatch in base64, and an empty patch is no patch', () => {
     const answer = patched([{ op: 'add', path: '/metadata/labels/a', value: 'b' }]);
     expect(answer.patchType).toBe('JSONPatch');
-    expect(JSON.parse(Buffer.from(answer.patch ?? '', 'base64').toString())).toEqual([{ op: 'add', path: '/metadata/labels/a', value: 'b' }]);
+    expect(JSON.parse(Buffer.from(answer.patch ?? '', 'base64').toString())).toEqual([
+      { op: 'add', path: '/metadata/labels/a', value: 'b' },
+    ]);
     expect(patched([])).toEqual({ allowed: true });
   });
 
   it.each([
-    ['a 2,112-character text quoted from an annotation', `egress-guard.io/expected-ports: "${'x'.repeat(2000)}" is not a port number`],
+    [
+      'a 2,112-character text quoted from an annotation',
+      `egress-guard.io/expected-ports: "${'x'.repeat(2000)}" is not a port number`,
+    ],
     ['a NUL and a newline', 'host\u0000name\nsecond line'],
-    ['a 253-character host name', `${'a'.repeat(240)}.example.com: ports 80 undeclared (declared: 443); declare them or set spec.addresses`],
+    [
+      'a 253-character host name',
+      `${'a'.repeat(240)}.example.com: ports 80 undeclared (declared: 443); declare them or set spec.addresses`,
+    ],
   ])('keeps every warning on one line under 120 characters: %s', (_name, text) => {
-    for (const answer of [allowed([text]), denied('no', [text]), patched([{ op: 'add', path: '/a', value: 1 }], [text])]) {
+    for (const answer of [
+      allowed([text]),
+      denied('no', [text]),
+      patched([{ op: 'add', path: '/a', value: 1 }], [text]),
+    ]) {
       const [warning] = answer.warnings ?? [];
       expect(warning!.length).toBeLessThanOrEqual(MAX_WARNING_LENGTH);
       expect(warning).not.toMatch(/[\u0000-\u001f]/);

@@ -27,7 +27,11 @@ export function denied(message: string, warnings: readonly string[] = []): Answe
  * An empty patch is no patch: the API server then records no mutation and reinvocation stays quiet. `encoded`,
  * when the caller has it already, must be encodePatch(patch).
  */
-export function patched(patch: readonly JsonPatchOperation[], warnings: readonly string[] = [], encoded?: EncodedPatch): Answer {
+export function patched(
+  patch: readonly JsonPatchOperation[],
+  warnings: readonly string[] = [],
+  encoded?: EncodedPatch,
+): Answer {
   if (patch.length === 0) return allowed(warnings);
   return withWarnings({ allowed: true, patchType: 'JSONPatch', patch: encoded ?? encodePatch(patch) }, warnings);
 }

@@ -31,7 +31,9 @@ export function dispatch(webhook: Webhook, request: AdmissionRequest): ReviewOut
   if (!webhook.handles(request.kind)) {
     const kind = formatKind(request.kind);
     return {
-      answer: allowed([`egress-guard ${webhook.path} does not handle ${kind}; its webhook configuration's rules are wrong`]),
+      answer: allowed([
+        `egress-guard ${webhook.path} does not handle ${kind}; its webhook configuration's rules are wrong`,
+      ]),
       decision: 'misrouted',
       reason: 'unhandled-kind',
     };

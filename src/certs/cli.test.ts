@@ -26,7 +26,26 @@ describe('parseCliArgs', () => {
 
   it('reads every option; --ip repeats and splits on commas', () => {
     const options = parseCliArgs(
-      ['--out', 'x', '--namespace', 'ns', '--service', 'svc', '--days', '30', '--ca-days', '10', '--ip', '10.0.0.1,10.0.0.2', '--ip', '::1', '--new-ca', '--webhooks', 'w.yaml', '--apply'],
+      [
+        '--out',
+        'x',
+        '--namespace',
+        'ns',
+        '--service',
+        'svc',
+        '--days',
+        '30',
+        '--ca-days',
+        '10',
+        '--ip',
+        '10.0.0.1,10.0.0.2',
+        '--ip',
+        '::1',
+        '--new-ca',
+        '--webhooks',
+        'w.yaml',
+        '--apply',
+      ],
       '/repo',
     );
     expect(options).toEqual({
@@ -64,7 +83,10 @@ describe('runCerts', () => {
       return kubectlCode;
     },
   };
-  const options = (overrides: Partial<CliOptions> = {}): CliOptions => ({ ...(parseCliArgs(['--out', dir]) as CliOptions), ...overrides });
+  const options = (overrides: Partial<CliOptions> = {}): CliOptions => ({
+    ...(parseCliArgs(['--out', dir]) as CliOptions),
+    ...overrides,
+  });
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'egress-guard-certs-cli-'));
@@ -76,7 +98,9 @@ describe('runCerts', () => {
 
   const caBundles = (file: string) =>
     parseAllDocuments(readFileSync(file, 'utf8')).flatMap((doc) =>
-      (doc.toJS() as { webhooks: { clientConfig: { caBundle: string } }[] }).webhooks.map((hook) => Buffer.from(hook.clientConfig.caBundle, 'base64').toString()),
+      (doc.toJS() as { webhooks: { clientConfig: { caBundle: string } }[] }).webhooks.map((hook) =>
+        Buffer.from(hook.clientConfig.caBundle, 'base64').toString(),
+      ),
     );
 
   it('writes the CA, the serving pair, the Secret and the webhooks with caBundle, then says what to run', async () => {
@@ -88,9 +112,14 @@ describe('runCerts', () => {
     expect(cert.checkHost('egress-guard.egress-guard.svc')).toBeDefined();
     expect(Date.parse(cert.validTo) - Date.now()).toBeGreaterThan(364 * 24 * 3600 * 1000);
     expect(Date.parse(ca.validTo) - Date.now()).toBeGreaterThan(3649 * 24 * 3600 * 1000);
-    for (const file of [result.files.caKey, result.files.key, result.files.secret]) expect(statSync(file).mode & 0o777).toBe(0o600);
+    for (const file of [result.files.caKey, result.files.key, result.files.secret])
+      expect(statSync(file).mode & 0o777).toBe(0o600);
 
-    const secret = parse(readFileSync(result.files.secret, 'utf8')) as { metadata: object; type: string; data: Record<string, string> };
+    const secret = parse(readFileSync(result.files.secret, 'utf8')) as {
+      metadata: object;
+      type: string;
+      data: Record<string, string>;
+    };
     expect(secret.metadata).toMatchObject({ name: 'egress-guard-tls', namespace: 'egress-guard' });
     expect(secret.type).toBe('kubernetes.io/tls');
     const decoded = (key: string) => Buffer.from(secret.data[key] ?? '', 'base64').toString();
@@ -98,7 +127,10 @@ describe('runCerts', () => {
     expect(decoded('tls.key')).toBe(readFileSync(result.files.key, 'utf8'));
     expect(decoded('ca.crt')).toBe(readFileSync(result.files.caCert, 'utf8'));
 
-    expect(caBundles(result.files.webhooks)).toEqual([readFileSync(result.files.caCert, 'utf8'), readFileSync(result.files.caCert, 'utf8')]);
+    expect(caBundles(result.files.webhooks)).toEqual([
+      readFileSync(result.files.caCert, 'utf8'),
+      readFileSync(result.files.caCert, 'utf8'),
+    ]);
     expect(result).toMatchObject({ reusedCa: false, caBundleSize: 1 });
     expect(lines.join('\n')).toMatch(/kubectl apply -f .*webhooks\.yaml -f .*secret\.yaml/);
     expect(kubectlCalls).toEqual([]);

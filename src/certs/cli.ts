@@ -85,7 +85,9 @@ export function parseCliArgs(argv: string[], cwd = process.cwd()): CliOptions | 
   const service = values.service ?? 'egress-guard';
   if (!dnsLabel.test(namespace)) throw new UsageError(`--namespace: "${namespace}" is not a Kubernetes namespace name`);
   if (!dnsLabel.test(service)) throw new UsageError(`--service: "${service}" is not a Kubernetes Service name`);
-  const ipAddresses = (values.ip ?? []).flatMap((ip) => ip.split(',').map((part) => part.trim())).filter((ip) => ip !== '');
+  const ipAddresses = (values.ip ?? [])
+    .flatMap((ip) => ip.split(',').map((part) => part.trim()))
+    .filter((ip) => ip !== '');
   return {
     out: resolve(cwd, values.out ?? join('certs', 'out')),
     namespace,
@@ -128,15 +130,20 @@ export async function runCerts(options: CliOptions, io: CliIo): Promise<CliResul
 
   const previous = await readCa(files.caCert, files.caKey);
   const reusedCa = previous !== undefined && !options.newCa;
-  const ca: CertificateAuthority = reusedCa ? previous : await generateCa(`${options.service}.${options.namespace} webhook CA`, options.caDays);
+  const ca: CertificateAuthority = reusedCa
+    ? previous
+    : await generateCa(`${options.service}.${options.namespace} webhook CA`, options.caDays);
 
   const dnsNames = serviceDnsNames(options.service, options.namespace);
   const commonName = `${options.service}.${options.namespace}.svc`;
-  const serving = await issueServingCertificate(ca, { commonName, dnsNames, ipAddresses: options.ipAddresses, days: options.days }).catch(
-    (error: Error) => {
-      throw new Error(reusedCa ? `${error.message} (run again with --new-ca)` : error.message);
-    },
-  );
+  const serving = await issueServingCertificate(ca, {
+    commonName,
+    dnsNames,
+    ipAddresses: options.ipAddresses,
+    days: options.days,
+  }).catch((error: Error) => {
+    throw new Error(reusedCa ? `${error.message} (run again with --new-ca)` : error.message);
+  });
 
   // Right after a CA change the API server must trust both: the running pods still serve a certificate from the old CA.
   const bundle = [ca.certPem];
@@ -147,7 +154,12 @@ export async function runCerts(options: CliOptions, io: CliIo): Promise<CliResul
   if (options.namespace !== 'egress-guard' || options.service !== 'egress-guard') {
     webhooks = withService(webhooks, options.namespace, options.service);
   }
-  const secret = tlsSecretManifest({ namespace: options.namespace, name: SECRET_NAME, caCertPem: ca.certPem, ...serving });
+  const secret = tlsSecretManifest({
+    namespace: options.namespace,
+    name: SECRET_NAME,
+    caCertPem: ca.certPem,
+    ...serving,
+  });
 
   await writeAtomically(files.caKey, ca.keyPem, 0o600);
   await writeAtomically(files.caCert, ca.certPem, 0o644);
@@ -157,12 +169,20 @@ export async function runCerts(options: CliOptions, io: CliIo): Promise<CliResul
   await writeAtomically(files.webhooks, webhooks, 0o644);
 
   const show = (path: string) => relative(process.cwd(), path) || path;
-  io.log(`${reusedCa ? 'reused the CA in' : 'made a new CA:'} ${show(files.caCert)} (key ${show(files.caKey)}, keep it private)`);
-  io.log(`serving certificate for ${[...dnsNames, ...options.ipAddresses].join(', ')}, valid ${options.days} days: ${show(files.cert)}, ${show(files.key)}`);
+  io.log(
+    `${reusedCa ? 'reused the CA in' : 'made a new CA:'} ${show(files.caCert)} (key ${show(files.caKey)}, keep it private)`,
+  );
+  io.log(
+    `serving certificate for ${[...dnsNames, ...options.ipAddresses].join(', ')}, valid ${options.days} days: ${show(files.cert)}, ${show(files.key)}`,
+  );
   io.log(`Secret ${options.namespace}/${SECRET_NAME} (kubernetes.io/tls with ca.crt): ${show(files.secret)}`);
-  io.log(`webhook configurations with caBundle (${bundle.length} CA${bundle.length > 1 ? 's: new and previous' : ''}): ${show(files.webhooks)}`);
+  io.log(
+    `webhook configurations with caBundle (${bundle.length} CA${bundle.length > 1 ? 's: new and previous' : ''}): ${show(files.webhooks)}`,
+  );
   if (options.namespace !== 'egress-guard') {
-    io.log(`note: the webhooks' namespaceSelector still excludes the namespace "egress-guard" by name; adjust it for "${options.namespace}"`);
+    io.log(
+      `note: the webhooks' namespaceSelector still excludes the namespace "egress-guard" by name; adjust it for "${options.namespace}"`,
+    );
   }
 
   const applyArgs = ['apply', '-f', files.webhooks, '-f', files.secret];

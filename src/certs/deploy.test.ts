@@ -10,8 +10,10 @@ const DEPLOY = fileURLToPath(new URL('../../deploy/', import.meta.url));
 // Manifests are untyped YAML; the tests check them field by field.
 type Manifest = Record<string, any>;
 
-const load = (file: string): Manifest[] => parseAllDocuments(readFileSync(DEPLOY + file, 'utf8')).map((doc) => doc.toJS() as Manifest);
-const baseResources = (parse(readFileSync(DEPLOY + 'base/kustomization.yaml', 'utf8')) as { resources: string[] }).resources;
+const load = (file: string): Manifest[] =>
+  parseAllDocuments(readFileSync(DEPLOY + file, 'utf8')).map((doc) => doc.toJS() as Manifest);
+const baseResources = (parse(readFileSync(DEPLOY + 'base/kustomization.yaml', 'utf8')) as { resources: string[] })
+  .resources;
 const base = baseResources.flatMap((file) => load(`base/${file}`));
 const find = (kind: string, name = 'egress-guard') => {
   const found = base.find((m) => m.kind === kind && m.metadata?.name === name);
@@ -26,7 +28,7 @@ describe('deploy/base', () => {
     expect(parse(readFileSync(DEPLOY + 'kustomization.yaml', 'utf8'))).toMatchObject({ resources: ['base'] });
   });
 
-  it('orders the mutating webhook before Istio\'s injector', () => {
+  it("orders the mutating webhook before Istio's injector", () => {
     const name = find('MutatingWebhookConfiguration').metadata.name as string;
     for (const istio of ['istio-sidecar-injector', 'istio-revision-tag-default']) expect(name < istio).toBe(true);
   });
@@ -40,9 +42,13 @@ describe('deploy/base', () => {
       rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }],
       namespaceSelector: {
         matchLabels: { 'egress-guard.io/dns-capture': 'enabled' },
-        matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'egress-guard'] }],
+        matchExpressions: [
+          { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'egress-guard'] },
+        ],
       },
-      objectSelector: { matchExpressions: [{ key: 'egress-guard.io/dns-capture', operator: 'NotIn', values: ['disabled'] }] },
+      objectSelector: {
+        matchExpressions: [{ key: 'egress-guard.io/dns-capture', operator: 'NotIn', values: ['disabled'] }],
+      },
       failurePolicy: 'Ignore',
       sideEffects: 'None',
       timeoutSeconds: 5,
@@ -57,9 +63,22 @@ describe('deploy/base', () => {
     expect(more).toEqual([]);
     expect(hook).toMatchObject({
       name: 'serviceentries.egress-guard.io',
-      clientConfig: { service: { namespace: 'egress-guard', name: 'egress-guard', port: 443, path: '/validate/serviceentries' } },
-      rules: [{ apiGroups: ['networking.istio.io'], apiVersions: ['v1', 'v1beta1', 'v1alpha3'], operations: ['CREATE', 'UPDATE'], resources: ['serviceentries'] }],
-      namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'egress-guard'] }] },
+      clientConfig: {
+        service: { namespace: 'egress-guard', name: 'egress-guard', port: 443, path: '/validate/serviceentries' },
+      },
+      rules: [
+        {
+          apiGroups: ['networking.istio.io'],
+          apiVersions: ['v1', 'v1beta1', 'v1alpha3'],
+          operations: ['CREATE', 'UPDATE'],
+          resources: ['serviceentries'],
+        },
+      ],
+      namespaceSelector: {
+        matchExpressions: [
+          { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'egress-guard'] },
+        ],
+      },
       failurePolicy: 'Fail',
       sideEffects: 'None',
       timeoutSeconds: 5,
@@ -68,10 +87,16 @@ describe('deploy/base', () => {
 
   it('grants only get/list/watch on ServiceEntries and DestinationRules', () => {
     expect(find('ClusterRole').rules).toEqual([
-      { apiGroups: ['networking.istio.io'], resources: ['serviceentries', 'destinationrules'], verbs: ['get', 'list', 'watch'] },
+      {
+        apiGroups: ['networking.istio.io'],
+        resources: ['serviceentries', 'destinationrules'],
+        verbs: ['get', 'list', 'watch'],
+      },
     ]);
     expect(base.filter((m) => m.kind === 'Role' || m.kind === 'ClusterRole')).toHaveLength(1);
-    expect(find('ClusterRoleBinding').subjects).toEqual([{ kind: 'ServiceAccount', name: 'egress-guard', namespace: 'egress-guard' }]);
+    expect(find('ClusterRoleBinding').subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'egress-guard', namespace: 'egress-guard' },
+    ]);
   });
 
   it('runs a Deployment that PodSecurity "restricted" admits, with the TLS Secret mounted', () => {
@@ -85,7 +110,12 @@ describe('deploy/base', () => {
     const pod = deployment.spec.template.spec as Manifest;
     expect(pod.serviceAccountName).toBe('egress-guard');
     expect(pod.priorityClassName).toBeUndefined();
-    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 10001,
+      runAsGroup: 10001,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     const [container] = pod.containers as Manifest[];
     expect(container?.image).toBe('ghcr.io/egress-guard/egress-guard:0.1.0');
     expect(container?.securityContext).toEqual({
@@ -132,24 +162,40 @@ describe('kustomize rendering (needs kubectl)', () => {
   };
 
   withKubectl('renders the base', () => {
-    expect(render('').map((m) => `${m.kind}/${m.metadata.name}`).sort()).toEqual(base.map((m) => `${m.kind}/${m.metadata.name}`).sort());
+    expect(
+      render('')
+        .map((m) => `${m.kind}/${m.metadata.name}`)
+        .sort(),
+    ).toEqual(base.map((m) => `${m.kind}/${m.metadata.name}`).sort());
   });
 
   withKubectl('renders the cert-manager overlay with the CA chain and cainjector annotations', () => {
     const rendered = render('cert-manager');
     const kinds = rendered.map((m) => `${m.kind}/${m.metadata.name}`);
     expect(kinds).toEqual(
-      expect.arrayContaining(['Issuer/egress-guard-selfsigned', 'Certificate/egress-guard-ca', 'Issuer/egress-guard-ca', 'Certificate/egress-guard-tls']),
+      expect.arrayContaining([
+        'Issuer/egress-guard-selfsigned',
+        'Certificate/egress-guard-ca',
+        'Issuer/egress-guard-ca',
+        'Certificate/egress-guard-tls',
+      ]),
     );
     for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
       const config = rendered.find((m) => m.kind === kind);
-      expect(config?.metadata.annotations).toEqual({ 'cert-manager.io/inject-ca-from': 'egress-guard/egress-guard-tls' });
+      expect(config?.metadata.annotations).toEqual({
+        'cert-manager.io/inject-ca-from': 'egress-guard/egress-guard-tls',
+      });
       expect(config?.webhooks).toEqual(find(kind).webhooks);
     }
     const serving = rendered.find((m) => m.kind === 'Certificate' && m.metadata.name === 'egress-guard-tls');
     expect(serving?.spec).toMatchObject({
       secretName: 'egress-guard-tls',
-      dnsNames: ['egress-guard', 'egress-guard.egress-guard', 'egress-guard.egress-guard.svc', 'egress-guard.egress-guard.svc.cluster.local'],
+      dnsNames: [
+        'egress-guard',
+        'egress-guard.egress-guard',
+        'egress-guard.egress-guard.svc',
+        'egress-guard.egress-guard.svc.cluster.local',
+      ],
       issuerRef: { kind: 'Issuer', name: 'egress-guard-ca' },
     });
   });

@@ -41,12 +41,20 @@ describe('ensureDevCertificates', () => {
     const certFile = join(dir, 'tls.crt');
     const keyFile = join(dir, 'tls.key');
     await ensureDevCertificates(certFile, keyFile, log);
-    const before = [readFileSync(certFile, 'utf8'), readFileSync(keyFile, 'utf8'), readFileSync(join(dir, 'ca.crt'), 'utf8')];
+    const before = [
+      readFileSync(certFile, 'utf8'),
+      readFileSync(keyFile, 'utf8'),
+      readFileSync(join(dir, 'ca.crt'), 'utf8'),
+    ];
 
     const again = await ensureDevCertificates(certFile, keyFile, log);
 
     expect(again).toEqual({ created: false, caFile: join(dir, 'ca.crt') });
-    expect([readFileSync(certFile, 'utf8'), readFileSync(keyFile, 'utf8'), readFileSync(join(dir, 'ca.crt'), 'utf8')]).toEqual(before);
+    expect([
+      readFileSync(certFile, 'utf8'),
+      readFileSync(keyFile, 'utf8'),
+      readFileSync(join(dir, 'ca.crt'), 'utf8'),
+    ]).toEqual(before);
     expect(logged).toHaveLength(1);
   });
 
@@ -58,6 +66,8 @@ describe('ensureDevCertificates', () => {
     expect(result.created).toBe(true);
     expect(() => new X509Certificate(readFileSync(certFile))).not.toThrow();
     // The new key belongs to the new certificate.
-    expect(new X509Certificate(readFileSync(certFile)).checkPrivateKey(createPrivateKey(readFileSync(keyFile)))).toBe(true);
+    expect(new X509Certificate(readFileSync(certFile)).checkPrivateKey(createPrivateKey(readFileSync(keyFile)))).toBe(
+      true,
+    );
   });
 });

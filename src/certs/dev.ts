@@ -32,7 +32,14 @@ export async function ensureDevCertificates(
   await writeAtomically(certFile, certs.certPem, 0o644);
   await writeAtomically(caFile, certs.caCertPem, 0o644);
   log.info(
-    { caFile: resolve(caFile), certFile: resolve(certFile), keyFile: resolve(keyFile), dnsNames, ipAddresses, days: DEV_DAYS },
+    {
+      caFile: resolve(caFile),
+      certFile: resolve(certFile),
+      keyFile: resolve(keyFile),
+      dnsNames,
+      ipAddresses,
+      days: DEV_DAYS,
+    },
     `created a development CA and serving certificate; clients trust it with the CA in ${resolve(caFile)}`,
   );
   return { created: true, caFile };

@@ -44,7 +44,12 @@ describe('generateCertificates', () => {
 
   it('covers the Service names, localhost and the IP addresses', async () => {
     const cert = new X509Certificate((await certs()).certPem);
-    for (const name of ['egress-guard.egress-guard.svc', 'egress-guard.egress-guard.svc.cluster.local', 'egress-guard', 'localhost']) {
+    for (const name of [
+      'egress-guard.egress-guard.svc',
+      'egress-guard.egress-guard.svc.cluster.local',
+      'egress-guard',
+      'localhost',
+    ]) {
       expect(cert.checkHost(name)).toBe(name);
     }
     expect(cert.checkHost('egress-guard.other.svc')).toBeUndefined();
@@ -100,8 +105,12 @@ describe('generateCertificates', () => {
   it('rejects requests it cannot turn into a sound certificate', async () => {
     await expect(generateCertificates({ ...request30Days, days: 0 })).rejects.toThrow(/days/);
     await expect(generateCertificates({ ...request30Days, days: 1.5 })).rejects.toThrow(/days/);
-    await expect(generateCertificates({ ...request30Days, dnsNames: [], ipAddresses: [] })).rejects.toThrow(/at least one/);
-    await expect(generateCertificates({ ...request30Days, ipAddresses: ['localhost'] })).rejects.toThrow(/not an IPv4 or IPv6/);
+    await expect(generateCertificates({ ...request30Days, dnsNames: [], ipAddresses: [] })).rejects.toThrow(
+      /at least one/,
+    );
+    await expect(generateCertificates({ ...request30Days, ipAddresses: ['localhost'] })).rejects.toThrow(
+      /not an IPv4 or IPv6/,
+    );
     await expect(generateCertificates({ ...request30Days, dnsNames: ['bad name'] })).rejects.toThrow(/not a DNS name/);
   });
 });
@@ -146,8 +155,12 @@ describe('a TLS handshake with the generated certificate', () => {
       await expect(get(port, { ca: caCertPem, servername: 'egress-guard.egress-guard.svc' })).resolves.toBe('ok');
       // No servername: the client checks the address it connected to against the IP SANs.
       await expect(get(port, { ca: caCertPem })).resolves.toBe('ok');
-      await expect(get(port, { servername: 'localhost' })).rejects.toMatchObject({ code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
-      await expect(get(port, { ca: caCertPem, servername: 'example.com' })).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+      await expect(get(port, { servername: 'localhost' })).rejects.toMatchObject({
+        code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      });
+      await expect(get(port, { ca: caCertPem, servername: 'example.com' })).rejects.toMatchObject({
+        code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+      });
       const otherCa = (await generateCertificates(request30Days)).caCertPem;
       await expect(get(port, { ca: otherCa, servername: 'localhost' })).rejects.toMatchObject({
         code: expect.stringMatching(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|CERT_SIGNATURE_FAILURE/),

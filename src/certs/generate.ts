@@ -76,7 +76,9 @@ export async function issueServingCertificate(
   // A certificate must not outlive its CA. A CA made moments ago for the same number of days ends a few
   // milliseconds earlier (and X.509 times have whole seconds): that much is clamped, a real shortfall is an error.
   if (requested.getTime() - caCert.notAfter.getTime() > CLAMP_TOLERANCE_MS) {
-    throw new Error(`the CA expires ${caCert.notAfter.toISOString()}, before the ${opts.days}-day certificate would; make a new CA`);
+    throw new Error(
+      `the CA expires ${caCert.notAfter.toISOString()}, before the ${opts.days}-day certificate would; make a new CA`,
+    );
   }
   const notAfter = requested > caCert.notAfter ? caCert.notAfter : requested;
   const cert = await x509.X509CertificateGenerator.create({
@@ -106,7 +108,8 @@ export async function issueServingCertificate(
 function checkRequest(opts: CertificateRequest): void {
   checkDays(opts.days);
   if (opts.commonName.trim() === '') throw new Error('commonName must not be empty');
-  if (opts.dnsNames.length + opts.ipAddresses.length === 0) throw new Error('a serving certificate needs at least one DNS name or IP address');
+  if (opts.dnsNames.length + opts.ipAddresses.length === 0)
+    throw new Error('a serving certificate needs at least one DNS name or IP address');
   for (const name of opts.dnsNames) {
     if (!/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(name)) {
       throw new Error(`"${name}" is not a DNS name`);

@@ -22,7 +22,9 @@ interface WebhookConfiguration {
 
 const configurations = (text: string) => parseAllDocuments(text).map((doc) => doc.toJS() as WebhookConfiguration);
 const clientConfigs = (text: string) =>
-  Object.fromEntries(configurations(text).flatMap((config) => config.webhooks.map((hook) => [hook.name, hook.clientConfig])));
+  Object.fromEntries(
+    configurations(text).flatMap((config) => config.webhooks.map((hook) => [hook.name, hook.clientConfig])),
+  );
 
 describe('deploy/base/webhooks.yaml as shipped', () => {
   it('has both configurations, in-cluster Service references and no caBundle', () => {
@@ -31,7 +33,9 @@ describe('deploy/base/webhooks.yaml as shipped', () => {
       'ValidatingWebhookConfiguration/egress-guard',
     ]);
     expect(clientConfigs(webhooksYaml)).toEqual({
-      'dns-capture.egress-guard.io': { service: { namespace: 'egress-guard', name: 'egress-guard', path: '/mutate/pods', port: 443 } },
+      'dns-capture.egress-guard.io': {
+        service: { namespace: 'egress-guard', name: 'egress-guard', path: '/mutate/pods', port: 443 },
+      },
       'serviceentries.egress-guard.io': {
         service: { namespace: 'egress-guard', name: 'egress-guard', path: '/validate/serviceentries', port: 443 },
       },
@@ -100,7 +104,9 @@ describe('withUrl', () => {
 
   it('insists on https and on a path to append', () => {
     expect(() => withUrl(webhooksYaml, 'http://127.0.0.1:9443')).toThrow(/https/);
-    expect(() => withUrl(withUrl(webhooksYaml, 'https://127.0.0.1:1'), 'https://127.0.0.1:2')).toThrow(/service\.path is missing/);
+    expect(() => withUrl(withUrl(webhooksYaml, 'https://127.0.0.1:1'), 'https://127.0.0.1:2')).toThrow(
+      /service\.path is missing/,
+    );
   });
 });
 
@@ -114,11 +120,23 @@ describe('withService', () => {
 
 describe('tlsSecretManifest', () => {
   it('is a kubernetes.io/tls Secret with tls.crt, tls.key and ca.crt', () => {
-    const secret = parse(tlsSecretManifest({ namespace: 'egress-guard', name: 'egress-guard-tls', caCertPem: 'CA', certPem: 'CERT', keyPem: 'KEY' }));
+    const secret = parse(
+      tlsSecretManifest({
+        namespace: 'egress-guard',
+        name: 'egress-guard-tls',
+        caCertPem: 'CA',
+        certPem: 'CERT',
+        keyPem: 'KEY',
+      }),
+    );
     expect(secret).toEqual({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 'egress-guard-tls', namespace: 'egress-guard', labels: { 'app.kubernetes.io/name': 'egress-guard' } },
+      metadata: {
+        name: 'egress-guard-tls',
+        namespace: 'egress-guard',
+        labels: { 'app.kubernetes.io/name': 'egress-guard' },
+      },
       type: 'kubernetes.io/tls',
       data: { 'tls.crt': 'Q0VSVA==', 'tls.key': 'S0VZ', 'ca.crt': 'Q0E=' },
     });

@@ -7,7 +7,8 @@ const WEBHOOK_KINDS = new Set(['MutatingWebhookConfiguration', 'ValidatingWebhoo
 
 /** Every webhooks[].clientConfig.caBundle set to base64(caPem), the PEM bundle the API server trusts for that webhook. */
 export function withCaBundle(manifestsYaml: string, caPem: string): string {
-  if (!/-----BEGIN CERTIFICATE-----/.test(caPem)) throw new Error('caPem is not a PEM certificate ("BEGIN CERTIFICATE")');
+  if (!/-----BEGIN CERTIFICATE-----/.test(caPem))
+    throw new Error('caPem is not a PEM certificate ("BEGIN CERTIFICATE")');
   const caBundle = Buffer.from(caPem.endsWith('\n') ? caPem : `${caPem}\n`, 'utf8').toString('base64');
   return editWebhooks(manifestsYaml, (doc, clientConfig) => doc.setIn([...clientConfig, 'caBundle'], caBundle));
 }
@@ -23,7 +24,9 @@ export function withUrl(manifestsYaml: string, baseUrl: string): string {
   return editWebhooks(manifestsYaml, (doc, clientConfig, name) => {
     const path = doc.getIn([...clientConfig, 'service', 'path']);
     if (typeof path !== 'string' || !path.startsWith('/')) {
-      throw new Error(`webhook ${name}: clientConfig.service.path is missing, so there is no path to append to ${baseUrl}`);
+      throw new Error(
+        `webhook ${name}: clientConfig.service.path is missing, so there is no path to append to ${baseUrl}`,
+      );
     }
     doc.deleteIn([...clientConfig, 'service']);
     doc.setIn([...clientConfig, 'url'], root + path);
@@ -82,7 +85,8 @@ function editWebhooks(
       webhooks += 1;
     });
   }
-  if (webhooks === 0) throw new Error('no MutatingWebhookConfiguration or ValidatingWebhookConfiguration webhooks found');
+  if (webhooks === 0)
+    throw new Error('no MutatingWebhookConfiguration or ValidatingWebhookConfiguration webhooks found');
   docs.forEach((doc, index) => {
     // Every document after the first needs its own `---` marker in the multi-document output.
     if (index > 0 && doc.directives) doc.directives.docStart = true;

@@ -17,7 +17,28 @@ describe('parseCommandLine', () => {
   });
 
   it('reads check’s options, repeatable ones included, and reads stdin once', () => {
-    expect(parseCommandLine(['check', '-f', 'a.yaml', '--filename=dir', '-f', '-', '-f', '-', '-n', 'team', '--opted-in', 'shop', '--opted-in', 'shop', '-ojson'], {})).toEqual({
+    expect(
+      parseCommandLine(
+        [
+          'check',
+          '-f',
+          'a.yaml',
+          '--filename=dir',
+          '-f',
+          '-',
+          '-f',
+          '-',
+          '-n',
+          'team',
+          '--opted-in',
+          'shop',
+          '--opted-in',
+          'shop',
+          '-ojson',
+        ],
+        {},
+      ),
+    ).toEqual({
       command: 'check',
       files: ['a.yaml', 'dir', '-'],
       namespace: 'team',
@@ -28,7 +49,9 @@ describe('parseCommandLine', () => {
   });
 
   it('reads audit’s options', () => {
-    expect(parseCommandLine(['audit', '--kubeconfig', '/k', '--context', 'prod', '--progress', '-o', 'policyreport'], {})).toEqual({
+    expect(
+      parseCommandLine(['audit', '--kubeconfig', '/k', '--context', 'prod', '--progress', '-o', 'policyreport'], {}),
+    ).toEqual({
       command: 'audit',
       kubeconfig: '/k',
       context: 'prod',
@@ -41,8 +64,18 @@ describe('parseCommandLine', () => {
 
   it.each([
     ['defaults', [], {}, DEFAULTS],
-    ['the environment', [], { EXPECTED_PORTS: '443, 80,9444', UNDECLARED_PORTS_ACTION: 'deny', AUTO_ALLOCATE_MODE: 'controller' }, { settings: { expectedPorts: [80, 443, 9444], undeclaredPortsAction: 'deny' }, mode: 'controller' }],
-    ['flags over the environment', ['--expected-ports', '8080', '--undeclared-ports-action', 'warn', '--auto-allocate-mode', 'agent'], { EXPECTED_PORTS: '1', UNDECLARED_PORTS_ACTION: 'deny', AUTO_ALLOCATE_MODE: 'controller' }, { settings: { expectedPorts: [8080], undeclaredPortsAction: 'warn' }, mode: 'agent' }],
+    [
+      'the environment',
+      [],
+      { EXPECTED_PORTS: '443, 80,9444', UNDECLARED_PORTS_ACTION: 'deny', AUTO_ALLOCATE_MODE: 'controller' },
+      { settings: { expectedPorts: [80, 443, 9444], undeclaredPortsAction: 'deny' }, mode: 'controller' },
+    ],
+    [
+      'flags over the environment',
+      ['--expected-ports', '8080', '--undeclared-ports-action', 'warn', '--auto-allocate-mode', 'agent'],
+      { EXPECTED_PORTS: '1', UNDECLARED_PORTS_ACTION: 'deny', AUTO_ALLOCATE_MODE: 'controller' },
+      { settings: { expectedPorts: [8080], undeclaredPortsAction: 'warn' }, mode: 'agent' },
+    ],
     ['no server settings', [], { PORT: 'x', LOG_LEVEL: 'LOUD', SHUTDOWN_DELAY_SECONDS: '-1' }, DEFAULTS],
   ])('takes rule settings from %s', (_, flags, env, expected) => {
     expect(parseCommandLine(['check', '-f', 'x', ...flags], env)).toMatchObject(expected);
@@ -59,8 +92,18 @@ describe('parseCommandLine', () => {
     [['check', '-f', 'x', 'y'], {}, 'unexpected argument "y" (give files with -f)', 'check'],
     [['check', '-f', 'x', '--opted-in', 'Shop'], {}, '--opted-in: "Shop" is not a namespace name', 'check'],
     [['check', '-f', 'x', '-o', 'yaml'], {}, '--output: "yaml" is not one of text, json, policyreport', 'check'],
-    [['check', '-f', 'x', '--expected-ports', '0'], {}, '--expected-ports: "0" is not a port number (1-65535); expected a comma-separated list like "80,443"', 'check'],
-    [['check', '-f', 'x'], { UNDECLARED_PORTS_ACTION: 'block' }, 'UNDECLARED_PORTS_ACTION: "block" is not one of warn, deny', 'check'],
+    [
+      ['check', '-f', 'x', '--expected-ports', '0'],
+      {},
+      '--expected-ports: "0" is not a port number (1-65535); expected a comma-separated list like "80,443"',
+      'check',
+    ],
+    [
+      ['check', '-f', 'x'],
+      { UNDECLARED_PORTS_ACTION: 'block' },
+      'UNDECLARED_PORTS_ACTION: "block" is not one of warn, deny',
+      'check',
+    ],
     [['audit', '--kubeconfig='], {}, '--kubeconfig: empty path', 'audit'],
     [['audit', 'prod'], {}, 'unexpected argument "prod"', 'audit'],
     [['audit', '-f', 'x'], {}, "Unknown option '-f'", 'audit'],

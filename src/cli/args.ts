@@ -156,7 +156,10 @@ function parseCheck(argv: readonly string[], env: Env): Command {
   if (files.some((file) => file === '')) throw new UsageError('-f: empty file name', 'check');
   const namespace = values.namespace ?? 'default';
   const optedIn = values['opted-in'] ?? [];
-  for (const [flag, name] of [['--namespace', namespace], ...optedIn.map((name) => ['--opted-in', name] as const)] as const) {
+  for (const [flag, name] of [
+    ['--namespace', namespace],
+    ...optedIn.map((name) => ['--opted-in', name] as const),
+  ] as const) {
     if (!NAMESPACE_NAME.test(name)) throw new UsageError(`${flag}: "${name}" is not a namespace name`, 'check');
   }
   return {
@@ -230,7 +233,11 @@ const SETTING_VARIABLES = [
  * on every value. Only these variables are passed on: the server's others (PORT, LOG_LEVEL, ...) mean nothing
  * here and must not fail a CI run.
  */
-function settingsFrom(values: Partial<Record<(typeof SETTING_VARIABLES)[number][0], unknown>>, env: Env, topic: Topic): { settings: RuleSettings; mode: AutoAllocateMode } {
+function settingsFrom(
+  values: Partial<Record<(typeof SETTING_VARIABLES)[number][0], unknown>>,
+  env: Env,
+  topic: Topic,
+): { settings: RuleSettings; mode: AutoAllocateMode } {
   const relevant: Env = {};
   for (const [flag, variable] of SETTING_VARIABLES) {
     const value = values[flag];
@@ -238,13 +245,17 @@ function settingsFrom(values: Partial<Record<(typeof SETTING_VARIABLES)[number][
   }
   try {
     const config = loadConfig(relevant);
-    return { settings: { expectedPorts: config.expectedPorts, undeclaredPortsAction: config.undeclaredPortsAction }, mode: config.autoAllocateMode };
+    return {
+      settings: { expectedPorts: config.expectedPorts, undeclaredPortsAction: config.undeclaredPortsAction },
+      mode: config.autoAllocateMode,
+    };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     // Name the flag when the value came from one.
     let message = error.message;
     for (const [flag, variable] of SETTING_VARIABLES) {
-      if (typeof values[flag] === 'string' && message.startsWith(`${variable}:`)) message = `--${flag}${message.slice(variable.length)}`;
+      if (typeof values[flag] === 'string' && message.startsWith(`${variable}:`))
+        message = `--${flag}${message.slice(variable.length)}`;
     }
     throw new UsageError(message, topic);
   }

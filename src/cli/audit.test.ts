@@ -1,10 +1,43 @@
 import { describe, expect, it } from '@jest/globals';
-import { DEFAULT_SETTINGS, exampleAuto, ossDemo, ossOriginateTls, ossWildcard } from '../../test/fixtures/service-entries.js';
-import { audit, collectSnapshot, ownerKey, podsToReport, restartHint, workloadOf, type AuditSource, type ClusterSnapshot, type OwnerReference } from './audit.js';
+import {
+  DEFAULT_SETTINGS,
+  exampleAuto,
+  ossDemo,
+  ossOriginateTls,
+  ossWildcard,
+} from '../../test/fixtures/service-entries.js';
+import {
+  audit,
+  collectSnapshot,
+  ownerKey,
+  podsToReport,
+  restartHint,
+  workloadOf,
+  type AuditSource,
+  type ClusterSnapshot,
+  type OwnerReference,
+} from './audit.js';
 
 const DNS_CAPTURE = 'proxyMetadata:\n  ISTIO_META_DNS_CAPTURE: "true"\n  ISTIO_META_DNS_AUTO_ALLOCATE: "true"\n';
 
-function pod(name: string, { namespace = 'shop', owner, labels, annotations, phase, deleting }: { namespace?: string; owner?: OwnerReference; labels?: Record<string, string>; annotations?: Record<string, string>; phase?: string; deleting?: boolean } = {}) {
+function pod(
+  name: string,
+  {
+    namespace = 'shop',
+    owner,
+    labels,
+    annotations,
+    phase,
+    deleting,
+  }: {
+    namespace?: string;
+    owner?: OwnerReference;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    phase?: string;
+    deleting?: boolean;
+  } = {},
+) {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -22,7 +55,13 @@ function pod(name: string, { namespace = 'shop', owner, labels, annotations, pha
   };
 }
 
-const ref = (kind: string, name: string, apiVersion = 'apps/v1'): OwnerReference => ({ apiVersion, kind, name, uid: `uid-${name}`, controller: true });
+const ref = (kind: string, name: string, apiVersion = 'apps/v1'): OwnerReference => ({
+  apiVersion,
+  kind,
+  name,
+  uid: `uid-${name}`,
+  controller: true,
+});
 
 describe('workloadOf', () => {
   const owners = new Map<string, OwnerReference[]>([
@@ -31,10 +70,26 @@ describe('workloadOf', () => {
     [ownerKey('ReplicaSet', 'shop', 'odd'), [{ apiVersion: 'example.com/v1', kind: 'Rollout', name: 'r' }]],
   ]);
   it.each([
-    ['a ReplicaSet owned by a Deployment', pod('a', { owner: ref('ReplicaSet', 'web-1') }), 'apps/v1 Deployment shop/web uid-web'],
-    ['a Job owned by a CronJob', pod('a', { owner: ref('Job', 'report-1', 'batch/v1') }), 'batch/v1 CronJob shop/report uid-report'],
-    ['a ReplicaSet without a Deployment (or no longer there)', pod('a', { owner: ref('ReplicaSet', 'gone') }), 'apps/v1 ReplicaSet shop/gone uid-gone'],
-    ['a ReplicaSet owned by something other than a Deployment', pod('a', { owner: ref('ReplicaSet', 'odd') }), 'apps/v1 ReplicaSet shop/odd uid-odd'],
+    [
+      'a ReplicaSet owned by a Deployment',
+      pod('a', { owner: ref('ReplicaSet', 'web-1') }),
+      'apps/v1 Deployment shop/web uid-web',
+    ],
+    [
+      'a Job owned by a CronJob',
+      pod('a', { owner: ref('Job', 'report-1', 'batch/v1') }),
+      'batch/v1 CronJob shop/report uid-report',
+    ],
+    [
+      'a ReplicaSet without a Deployment (or no longer there)',
+      pod('a', { owner: ref('ReplicaSet', 'gone') }),
+      'apps/v1 ReplicaSet shop/gone uid-gone',
+    ],
+    [
+      'a ReplicaSet owned by something other than a Deployment',
+      pod('a', { owner: ref('ReplicaSet', 'odd') }),
+      'apps/v1 ReplicaSet shop/odd uid-odd',
+    ],
     ['a StatefulSet', pod('a', { owner: ref('StatefulSet', 'db') }), 'apps/v1 StatefulSet shop/db uid-db'],
     ['a bare pod', pod('a'), 'v1 Pod shop/a uid-a'],
   ])('%s', (_, subject, expected) => {
@@ -43,7 +98,16 @@ describe('workloadOf', () => {
   });
 
   it('prefers the controller among several owners', () => {
-    const subject = { metadata: { namespace: 'shop', name: 'a', ownerReferences: [{ apiVersion: 'v1', kind: 'Thing', name: 't' }, { ...ref('DaemonSet', 'agent'), controller: true }] } };
+    const subject = {
+      metadata: {
+        namespace: 'shop',
+        name: 'a',
+        ownerReferences: [
+          { apiVersion: 'v1', kind: 'Thing', name: 't' },
+          { ...ref('DaemonSet', 'agent'), controller: true },
+        ],
+      },
+    };
     expect(workloadOf(subject, new Map()).kind).toBe('DaemonSet');
   });
 });
@@ -63,7 +127,9 @@ describe('restartHint', () => {
   });
 
   it('lists at most five pods', () => {
-    expect(restartHint(workload('Rollout'), ['a', 'b', 'c', 'd', 'e', 'f', 'g'])).toBe('delete the pods for the Rollout to re-create them: kubectl delete pod -n shop a b c d e (+2 more)');
+    expect(restartHint(workload('Rollout'), ['a', 'b', 'c', 'd', 'e', 'f', 'g'])).toBe(
+      'delete the pods for the Rollout to re-create them: kubectl delete pod -n shop a b c d e (+2 more)',
+    );
   });
 });
 
@@ -73,18 +139,28 @@ describe('podsToReport', () => {
     ['a pod the webhook configured', pod('a', { annotations: { 'proxy.istio.io/config': DNS_CAPTURE } }), undefined],
     ['an opted-out pod', pod('a', { labels: { 'egress-guard.io/dns-capture': 'disabled' } }), undefined],
     ['a pod without a sidecar', pod('a', { annotations: { 'sidecar.istio.io/inject': 'false' } }), undefined],
-    ['a pod with an annotation the webhook cannot edit', pod('a', { annotations: { 'proxy.istio.io/config': 'proxyMetadata: [1]' } }), 'invalid-annotation'],
+    [
+      'a pod with an annotation the webhook cannot edit',
+      pod('a', { annotations: { 'proxy.istio.io/config': 'proxyMetadata: [1]' } }),
+      'invalid-annotation',
+    ],
     ['a finished pod', pod('a', { phase: 'Succeeded' }), undefined],
     ['a failed pod', pod('a', { phase: 'Failed' }), undefined],
     ['a running pod', pod('a', { phase: 'Running' }), 'patched'],
     ['a terminating pod', pod('a', { deleting: true }), undefined],
-    ['a terminating pod as client-node types it (a Date)', { ...pod('a'), metadata: { ...pod('a').metadata, deletionTimestamp: new Date() } }, undefined],
+    [
+      'a terminating pod as client-node types it (a Date)',
+      { ...pod('a'), metadata: { ...pod('a').metadata, deletionTimestamp: new Date() } },
+      undefined,
+    ],
   ])('%s', (_, subject, outcome) => {
     expect(podsToReport([subject], 'agent').map(({ plan }) => plan.outcome)).toEqual(outcome ? [outcome] : []);
   });
 
   it('judges by the configured mode: controller mode wants only DNS capture', () => {
-    const captureOnly = pod('a', { annotations: { 'proxy.istio.io/config': 'proxyMetadata:\n  ISTIO_META_DNS_CAPTURE: "true"\n' } });
+    const captureOnly = pod('a', {
+      annotations: { 'proxy.istio.io/config': 'proxyMetadata:\n  ISTIO_META_DNS_CAPTURE: "true"\n' },
+    });
     expect(podsToReport([captureOnly], 'controller')).toEqual([]);
     expect(podsToReport([captureOnly], 'agent')).toHaveLength(1);
   });
@@ -102,20 +178,31 @@ describe('audit', () => {
 
   it('judges every ServiceEntry against the whole cluster and passes the clean ones', () => {
     const report = audit(snapshot(), { settings: DEFAULT_SETTINGS, mode: 'agent' });
-    expect(report.findings.map(({ object, rule, severity }) => `${object.kind} ${object.namespace}/${object.name} ${rule} ${severity}`)).toEqual([
+    expect(
+      report.findings.map(
+        ({ object, rule, severity }) => `${object.kind} ${object.namespace}/${object.name} ${rule} ${severity}`,
+      ),
+    ).toEqual([
       'ServiceEntry default/external-auto undeclared-ports warn',
       'ServiceEntry external/wildcard wildcard-dns deny',
       'ServiceEntry external/wildcard wildcard-dns deny',
     ]);
-    expect(report.passed).toEqual([{ apiVersion: 'networking.istio.io/v1beta1', kind: 'ServiceEntry', namespace: 'external', name: 'demo' }]);
+    expect(report.passed).toEqual([
+      { apiVersion: 'networking.istio.io/v1beta1', kind: 'ServiceEntry', namespace: 'external', name: 'demo' },
+    ]);
     expect(report.objectsChecked).toBe(4);
   });
 
   it('respects exportTo in the cluster: a DestinationRule exported only to its namespace does not cover another', () => {
     const elsewhere = { ...ossDemo, metadata: { name: 'oss', namespace: 'shop' } };
     const rule = { ...ossOriginateTls, spec: { ...ossOriginateTls.spec, exportTo: ['.'] } };
-    const report = audit(snapshot({ serviceEntries: [ossDemo, elsewhere], destinationRules: [rule] }), { settings: DEFAULT_SETTINGS, mode: 'agent' });
-    expect(report.findings.map(({ object, rule: id }) => `${object.namespace}/${object.name} ${id}`)).toEqual(['shop/oss http-to-tls-port']);
+    const report = audit(snapshot({ serviceEntries: [ossDemo, elsewhere], destinationRules: [rule] }), {
+      settings: DEFAULT_SETTINGS,
+      mode: 'agent',
+    });
+    expect(report.findings.map(({ object, rule: id }) => `${object.namespace}/${object.name} ${id}`)).toEqual([
+      'shop/oss http-to-tls-port',
+    ]);
   });
 
   it('groups pods to restart by workload, sorted, with counts and hints', () => {
@@ -132,14 +219,30 @@ describe('audit', () => {
       [ownerKey('ReplicaSet', 'shop', 'web-1'), [ref('Deployment', 'web')]],
       [ownerKey('ReplicaSet', 'shop', 'web-0'), [ref('Deployment', 'web')]],
     ]);
-    const report = audit(snapshot({ serviceEntries: [], destinationRules: [], pods, owners }), { settings: DEFAULT_SETTINGS, mode: 'agent' });
-    expect(report.findings.map(({ object, rule, severity, message }) => `${object.kind} ${object.namespace}/${object.name} [${rule}] ${severity}: ${message}`)).toEqual([
+    const report = audit(snapshot({ serviceEntries: [], destinationRules: [], pods, owners }), {
+      settings: DEFAULT_SETTINGS,
+      mode: 'agent',
+    });
+    expect(
+      report.findings.map(
+        ({ object, rule, severity, message }) =>
+          `${object.kind} ${object.namespace}/${object.name} [${rule}] ${severity}: ${message}`,
+      ),
+    ).toEqual([
       'StatefulSet api/api [missing-dns-capture] warn: 1 pod without DNS capture (restart: kubectl rollout restart statefulset/api -n api)',
       'Deployment shop/web [missing-dns-capture] warn: 3 pods without DNS capture (restart: kubectl rollout restart deployment/web -n shop)',
-      expect.stringMatching(/^Pod shop\/odd \[uneditable-proxy-config\] warn: 1 pod without DNS capture that a restart will not fix: proxy\.istio\.io\/config /),
+      expect.stringMatching(
+        /^Pod shop\/odd \[uneditable-proxy-config\] warn: 1 pod without DNS capture that a restart will not fix: proxy\.istio\.io\/config /,
+      ),
       'Pod shop/solo [missing-dns-capture] warn: 1 pod without DNS capture (re-create the pod: kubectl delete pod solo -n shop, then create it again)',
     ]);
-    expect(report.findings[1]?.object).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'web', uid: 'uid-web' });
+    expect(report.findings[1]?.object).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace: 'shop',
+      name: 'web',
+      uid: 'uid-web',
+    });
     expect(report.objectsChecked).toBe(pods.length);
   });
 });
@@ -186,7 +289,9 @@ describe('collectSnapshot', () => {
   it('reads owners a few at a time', async () => {
     let inFlight = 0;
     let most = 0;
-    const pods = Array.from({ length: 30 }, (_, index) => pod(`p${index}`, { owner: ref('ReplicaSet', `rs-${index}`) }));
+    const pods = Array.from({ length: 30 }, (_, index) =>
+      pod(`p${index}`, { owner: ref('ReplicaSet', `rs-${index}`) }),
+    );
     const source: AuditSource = {
       listServiceEntries: async () => [],
       listDestinationRules: async () => [],

@@ -75,7 +75,9 @@ export async function collectSnapshot(source: AuditSource, mode: AutoAllocateMod
     if (!lookups.has(key)) lookups.set(key, { kind: owner.kind, namespace: namespaceOf(pod), name: owner.name });
   }
   // A namespace that just opted in can have a pod to report per Deployment: read their ReplicaSets a few at a time.
-  const found = await mapConcurrently([...lookups.values()], OWNER_LOOKUPS_IN_FLIGHT, ({ kind, namespace, name }) => source.ownerReferencesOf(kind, namespace, name));
+  const found = await mapConcurrently([...lookups.values()], OWNER_LOOKUPS_IN_FLIGHT, ({ kind, namespace, name }) =>
+    source.ownerReferencesOf(kind, namespace, name),
+  );
   const owners = new Map<string, readonly OwnerReference[]>();
   [...lookups.keys()].forEach((key, index) => {
     const references = found[index];
@@ -174,7 +176,15 @@ function ownerReferences(value: unknown): OwnerReference[] {
     const name = text(field(reference, 'name'));
     if (!kind || !name) return [];
     const uid = text(field(reference, 'uid'));
-    return [{ apiVersion: text(field(reference, 'apiVersion')) ?? '', kind, name, ...(uid ? { uid } : {}), ...(field(reference, 'controller') === true ? { controller: true } : {}) }];
+    return [
+      {
+        apiVersion: text(field(reference, 'apiVersion')) ?? '',
+        kind,
+        name,
+        ...(uid ? { uid } : {}),
+        ...(field(reference, 'controller') === true ? { controller: true } : {}),
+      },
+    ];
   });
 }
 
@@ -198,7 +208,13 @@ export function workloadOf(pod: unknown, owners: ReadonlyMap<string, readonly Ow
   const parentKind = direct.kind === 'ReplicaSet' ? 'Deployment' : direct.kind === 'Job' ? 'CronJob' : undefined;
   const parent = parentKind && controllerIn(owners.get(ownerKey(direct.kind, namespace, direct.name)) ?? []);
   const owner = parent && parent.kind === parentKind ? parent : direct;
-  return { apiVersion: owner.apiVersion, kind: owner.kind, namespace, name: owner.name, ...(owner.uid ? { uid: owner.uid } : {}) };
+  return {
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    namespace,
+    name: owner.name,
+    ...(owner.uid ? { uid: owner.uid } : {}),
+  };
 }
 
 /** What brings the pods back with the proxyMetadata: the webhook acts when a pod is created. */
@@ -226,11 +242,22 @@ function podFindings(snapshot: ClusterSnapshot, mode: AutoAllocateMode): ReportF
     const workload = workloadOf(pod, snapshot.owners);
     const rule = plan.outcome === 'patched' ? MISSING_DNS_CAPTURE : UNEDITABLE_PROXY_CONFIG;
     const key = `${rule}|${workload.namespace}|${workload.kind}|${workload.name}`;
-    const group = groups.get(key) ?? { workload, rule, pods: [], ...(plan.outcome === 'invalid-annotation' ? { warning: plan.warnings.join('; ') } : {}) };
+    const group = groups.get(key) ?? {
+      workload,
+      rule,
+      pods: [],
+      ...(plan.outcome === 'invalid-annotation' ? { warning: plan.warnings.join('; ') } : {}),
+    };
     group.pods.push(nameOf(pod));
     groups.set(key, group);
   }
-  const ordered = [...groups.values()].sort((a, b) => compare(a.workload.namespace, b.workload.namespace) || compare(a.workload.kind, b.workload.kind) || compare(a.workload.name, b.workload.name) || compare(a.rule, b.rule));
+  const ordered = [...groups.values()].sort(
+    (a, b) =>
+      compare(a.workload.namespace, b.workload.namespace) ||
+      compare(a.workload.kind, b.workload.kind) ||
+      compare(a.workload.name, b.workload.name) ||
+      compare(a.rule, b.rule),
+  );
   return ordered.map(({ workload, rule, pods, warning }): ReportFinding => {
     pods.sort(compare);
     const count = `${pods.length} ${pods.length === 1 ? 'pod' : 'pods'}`;

@@ -1,6 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
-import { DEFAULT_SETTINGS, exampleAuto, ossDemo, ossOriginateTls, ossWildcard } from '../../test/fixtures/service-entries.js';
+import {
+  DEFAULT_SETTINGS,
+  exampleAuto,
+  ossDemo,
+  ossOriginateTls,
+  ossWildcard,
+} from '../../test/fixtures/service-entries.js';
 import { HostIndex } from '../cluster/host-index.js';
 import { toServiceEntryView } from '../istio/service-entry.js';
 import { evaluateServiceEntry } from '../rules/index.js';
@@ -12,26 +18,44 @@ const OPTIONS: CheckOptions = { namespace: 'default', optedIn: [], settings: DEF
 
 /** Objects from YAML files: [file name, objects in it]. */
 function objectsOf(...files: [string, unknown[]][]) {
-  return manifestObjects(files.flatMap(([file, objects]) => parseManifests(objects.map((object) => stringify(object)).join('---\n'), file)));
+  return manifestObjects(
+    files.flatMap(([file, objects]) => parseManifests(objects.map((object) => stringify(object)).join('---\n'), file)),
+  );
 }
 
 const summary = (options: Partial<CheckOptions>, ...files: [string, unknown[]][]) =>
   check(objectsOf(...files), { ...OPTIONS, ...options }).findings.map(
-    (finding) => `${finding.location?.file}:${finding.location?.line} ${finding.object.kind} ${finding.object.namespace}/${finding.object.name} ${finding.rule} ${finding.severity}`,
+    (finding) =>
+      `${finding.location?.file}:${finding.location?.line} ${finding.object.kind} ${finding.object.namespace}/${finding.object.name} ${finding.rule} ${finding.severity}`,
   );
 
-const withoutNamespace = (object: { metadata: Record<string, unknown> }) => ({ ...object, metadata: { ...object.metadata, namespace: undefined } });
+const withoutNamespace = (object: { metadata: Record<string, unknown> }) => ({
+  ...object,
+  metadata: { ...object.metadata, namespace: undefined },
+});
 const wildcardDns = { ...ossWildcard, spec: { ...ossWildcard.spec, resolution: 'DNS' } };
 
 describe('check', () => {
   it('gives every ServiceEntry exactly the findings admission gives it against the same objects', () => {
-    const entries = [ossDemo, wildcardDns, exampleAuto, { ...exampleAuto, metadata: { name: 'example-web', namespace: 'default' }, spec: { ...exampleAuto.spec, ports: [{ name: 'http', number: 80, protocol: 'HTTP' }] } }];
+    const entries = [
+      ossDemo,
+      wildcardDns,
+      exampleAuto,
+      {
+        ...exampleAuto,
+        metadata: { name: 'example-web', namespace: 'default' },
+        spec: { ...exampleAuto.spec, ports: [{ name: 'http', number: 80, protocol: 'HTTP' }] },
+      },
+    ];
     const report = check(objectsOf(['a.yaml', entries]), OPTIONS);
     const index = new HostIndex();
     for (const entry of entries) index.upsertServiceEntry(toServiceEntryView(entry));
     const expected = entries.flatMap((entry) => {
       const view = toServiceEntryView(entry);
-      return evaluateServiceEntry(view, { settings: DEFAULT_SETTINGS, cluster: index.viewFor(view, { scope: 'input' }) }).map((finding) => ({
+      return evaluateServiceEntry(view, {
+        settings: DEFAULT_SETTINGS,
+        cluster: index.viewFor(view, { scope: 'input' }),
+      }).map((finding) => ({
         name: view.name,
         rule: finding.rule,
         severity: finding.severity,
@@ -39,17 +63,35 @@ describe('check', () => {
         path: finding.path,
       }));
     });
-    expect(report.findings.map(({ object, rule, severity, message, path }) => ({ name: object.name, rule, severity, message, path }))).toEqual(expected);
-    expect(new Set(expected.map(({ rule }) => rule))).toEqual(new Set(['duplicate-host', 'http-to-tls-port', 'undeclared-ports', 'wildcard-dns']));
+    expect(
+      report.findings.map(({ object, rule, severity, message, path }) => ({
+        name: object.name,
+        rule,
+        severity,
+        message,
+        path,
+      })),
+    ).toEqual(expected);
+    expect(new Set(expected.map(({ rule }) => rule))).toEqual(
+      new Set(['duplicate-host', 'http-to-tls-port', 'undeclared-ports', 'wildcard-dns']),
+    );
   });
 
   it('judges across files: a DestinationRule in another file originates TLS', () => {
-    expect(summary({}, ['se.yaml', [ossDemo]])).toEqual(['se.yaml:11 ServiceEntry external/demo http-to-tls-port warn']);
+    expect(summary({}, ['se.yaml', [ossDemo]])).toEqual([
+      'se.yaml:11 ServiceEntry external/demo http-to-tls-port warn',
+    ]);
     expect(summary({}, ['se.yaml', [ossDemo]], ['dr.yaml', [ossOriginateTls]])).toEqual([]);
   });
 
   it('places objects without a namespace in --namespace, as kubectl apply -n does', () => {
-    expect(summary({ namespace: 'external' }, ['se.yaml', [withoutNamespace(ossDemo)]], ['dr.yaml', [withoutNamespace(ossOriginateTls)]])).toEqual([]);
+    expect(
+      summary(
+        { namespace: 'external' },
+        ['se.yaml', [withoutNamespace(ossDemo)]],
+        ['dr.yaml', [withoutNamespace(ossOriginateTls)]],
+      ),
+    ).toEqual([]);
     expect(summary({ namespace: 'team' }, ['se.yaml', [withoutNamespace(wildcardDns)]])).toEqual([
       'se.yaml:7 ServiceEntry team/wildcard wildcard-dns deny',
       'se.yaml:8 ServiceEntry team/wildcard wildcard-dns deny',
@@ -71,11 +113,17 @@ describe('check', () => {
     const report = check(objectsOf(['a.yaml', [ossDemo]], ['b.yaml', [ossOriginateTls, ossDemo]]), OPTIONS);
     expect(report.findings).toEqual([
       {
-        object: { apiVersion: 'networking.istio.io/v1beta1', kind: 'ServiceEntry', namespace: 'external', name: 'demo (b.yaml#2)' },
+        object: {
+          apiVersion: 'networking.istio.io/v1beta1',
+          kind: 'ServiceEntry',
+          namespace: 'external',
+          name: 'demo (b.yaml#2)',
+        },
         location: { file: 'b.yaml', line: 15 },
         rule: 'duplicate-object',
         severity: 'warn',
-        message: 'ServiceEntry external/demo is also defined at a.yaml:1; applying both keeps only the last, both are checked here',
+        message:
+          'ServiceEntry external/demo is also defined at a.yaml:1; applying both keeps only the last, both are checked here',
       },
     ]);
     expect(report.passed.map((object) => object.name)).toEqual(['demo', 'demo (b.yaml#2)']);
@@ -84,7 +132,19 @@ describe('check', () => {
 
   it('does not count objects of different kinds or namespaces with one name as duplicates', () => {
     const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'demo', namespace: 'external' } };
-    const report = check(objectsOf(['a.yaml', [ossDemo, ossOriginateTls, configMap, configMap, { ...ossDemo, metadata: { name: 'demo', namespace: 'other' } }]]), OPTIONS);
+    const report = check(
+      objectsOf([
+        'a.yaml',
+        [
+          ossDemo,
+          ossOriginateTls,
+          configMap,
+          configMap,
+          { ...ossDemo, metadata: { name: 'demo', namespace: 'other' } },
+        ],
+      ]),
+      OPTIONS,
+    );
     // In files, any DestinationRule of the input counts, whatever the namespaces (they often come from -n).
     expect(report.findings).toEqual([]);
     expect(report.passed.map(({ namespace, name }) => `${namespace}/${name}`)).toEqual(['external/demo', 'other/demo']);
@@ -92,12 +152,21 @@ describe('check', () => {
 });
 
 describe('check: mutation previews', () => {
-  const namespace = (name: string, value = 'enabled') => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'egress-guard.io/dns-capture': value } } });
+  const namespace = (name: string, value = 'enabled') => ({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels: { 'egress-guard.io/dns-capture': value } },
+  });
   const deployment = (ns: string, annotations?: Record<string, string>) => ({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name: 'web', namespace: ns },
-    spec: { template: { metadata: { labels: { app: 'web' }, ...(annotations ? { annotations } : {}) }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } },
+    spec: {
+      template: {
+        metadata: { labels: { app: 'web' }, ...(annotations ? { annotations } : {}) },
+        spec: { containers: [{ name: 'web', image: 'nginx' }] },
+      },
+    },
   });
 
   it.each([
@@ -113,31 +182,78 @@ describe('check: mutation previews', () => {
   });
 
   it('previews the patch, an unparsable annotation and a skip, as info', () => {
-    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'shop', labels: { 'istio.io/dataplane-mode': 'ambient' } }, spec: {} };
-    const report = check(objectsOf(['w.yaml', [deployment('shop'), { ...deployment('shop', { 'proxy.istio.io/config': 'proxyMetadata: {' }), metadata: { name: 'broken', namespace: 'shop' } }, pod]]), {
-      ...OPTIONS,
-      optedIn: ['shop'],
-    });
-    expect(report.findings.map(({ object, severity, message, path, notApplicable }) => ({ name: object.name, severity, message, path, notApplicable }))).toEqual([
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', namespace: 'shop', labels: { 'istio.io/dataplane-mode': 'ambient' } },
+      spec: {},
+    };
+    const report = check(
+      objectsOf([
+        'w.yaml',
+        [
+          deployment('shop'),
+          {
+            ...deployment('shop', { 'proxy.istio.io/config': 'proxyMetadata: {' }),
+            metadata: { name: 'broken', namespace: 'shop' },
+          },
+          pod,
+        ],
+      ]),
+      {
+        ...OPTIONS,
+        optedIn: ['shop'],
+      },
+    );
+    expect(
+      report.findings.map(({ object, severity, message, path, notApplicable }) => ({
+        name: object.name,
+        severity,
+        message,
+        path,
+        notApplicable,
+      })),
+    ).toEqual([
       {
         name: 'web',
         severity: 'info',
-        message: 'would add proxyMetadata ISTIO_META_DNS_CAPTURE, ISTIO_META_DNS_AUTO_ALLOCATE to proxy.istio.io/config',
+        message:
+          'would add proxyMetadata ISTIO_META_DNS_CAPTURE, ISTIO_META_DNS_AUTO_ALLOCATE to proxy.istio.io/config',
         path: 'spec.template.metadata.annotations["proxy.istio.io/config"]',
         notApplicable: undefined,
       },
-      { name: 'broken', severity: 'info', message: expect.stringMatching(/^proxy\.istio\.io\/config is not valid YAML .*; pod left unchanged$/), path: 'spec.template.metadata.annotations["proxy.istio.io/config"]', notApplicable: true },
-      { name: 'p', severity: 'info', message: 'skipped: ambient pods (istio.io/dataplane-mode=ambient) have no sidecar; ztunnel proxies their DNS', path: undefined, notApplicable: true },
+      {
+        name: 'broken',
+        severity: 'info',
+        message: expect.stringMatching(/^proxy\.istio\.io\/config is not valid YAML .*; pod left unchanged$/),
+        path: 'spec.template.metadata.annotations["proxy.istio.io/config"]',
+        notApplicable: true,
+      },
+      {
+        name: 'p',
+        severity: 'info',
+        message: 'skipped: ambient pods (istio.io/dataplane-mode=ambient) have no sidecar; ztunnel proxies their DNS',
+        path: undefined,
+        notApplicable: true,
+      },
     ]);
   });
 
   it('ignores a workload without a pod template', () => {
-    const report = check(objectsOf(['w.yaml', [{ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x', namespace: 'shop' }, spec: {} }]]), { ...OPTIONS, optedIn: ['shop'] });
+    const report = check(
+      objectsOf([
+        'w.yaml',
+        [{ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x', namespace: 'shop' }, spec: {} }],
+      ]),
+      { ...OPTIONS, optedIn: ['shop'] },
+    );
     expect(report.findings).toEqual([]);
   });
 
   it('reports in input order: files, then documents, each object’s findings in rule order', () => {
-    expect(summary({ optedIn: ['shop'] }, ['b.yaml', [deployment('shop'), wildcardDns]], ['a.yaml', [ossDemo]])).toEqual([
+    expect(
+      summary({ optedIn: ['shop'] }, ['b.yaml', [deployment('shop'), wildcardDns]], ['a.yaml', [ossDemo]]),
+    ).toEqual([
       'b.yaml:9 Deployment shop/web dns-capture info',
       'b.yaml:23 ServiceEntry external/wildcard wildcard-dns deny',
       'b.yaml:24 ServiceEntry external/wildcard wildcard-dns deny',

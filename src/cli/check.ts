@@ -10,7 +10,18 @@ import { toServiceEntryView } from '../istio/service-entry.js';
 import { planPodMutation, PROXY_CONFIG_ANNOTATION } from '../mutation/pod-mutation.js';
 import type { RuleSettings } from '../rules/types.js';
 import { describePlan, isMutatedNamespace, NEVER_MUTATED_NAMESPACES } from './dns-capture.js';
-import { classify, field, formatFieldPath, groupOf, isJson, isNamespaced, parseFieldPath, text, type ManifestObject, type ObjectClass } from './objects.js';
+import {
+  classify,
+  field,
+  formatFieldPath,
+  groupOf,
+  isJson,
+  isNamespaced,
+  parseFieldPath,
+  text,
+  type ManifestObject,
+  type ObjectClass,
+} from './objects.js';
 import type { ObjectRef, Report, ReportFinding } from './report.js';
 
 export interface CheckOptions {
@@ -48,10 +59,18 @@ export function check(objects: readonly ManifestObject[], options: CheckOptions)
   for (const item of identified) {
     const key = `${item.ref.namespace}/${item.ref.name}`;
     if (item.class.type === 'service-entry') {
-      index.upsertServiceEntry({ ...toServiceEntryView(item.source.object, item.ref.namespace), namespace: item.ref.namespace, name: item.ref.name });
+      index.upsertServiceEntry({
+        ...toServiceEntryView(item.source.object, item.ref.namespace),
+        namespace: item.ref.namespace,
+        name: item.ref.name,
+      });
       entries.set(key, item);
     } else if (item.class.type === 'destination-rule') {
-      index.upsertDestinationRule({ ...toDestinationRuleView(item.source.object, item.ref.namespace), namespace: item.ref.namespace, name: item.ref.name });
+      index.upsertDestinationRule({
+        ...toDestinationRuleView(item.source.object, item.ref.namespace),
+        namespace: item.ref.namespace,
+        name: item.ref.name,
+      });
     }
   }
 
@@ -93,7 +112,11 @@ export function check(objects: readonly ManifestObject[], options: CheckOptions)
  * a second object with the same kind, namespace and name is renamed the same way (both are checked, as if both
  * existed) and reported, since applying both would keep only one.
  */
-function identify(objects: readonly ManifestObject[], defaultNamespace: string, report: (order: number, finding: ReportFinding) => void): Identified[] {
+function identify(
+  objects: readonly ManifestObject[],
+  defaultNamespace: string,
+  report: (order: number, finding: ReportFinding) => void,
+): Identified[] {
   const seen = new Map<string, Identified>();
   const identified: Identified[] = [];
   objects.forEach((source, order) => {
@@ -102,7 +125,13 @@ function identify(objects: readonly ManifestObject[], defaultNamespace: string, 
     const namespace = isNamespaced(objectClass) ? text(field(metadata, 'namespace')) || defaultNamespace : '';
     const ownName = text(field(metadata, 'name'))?.trim() ?? '';
     const uid = text(field(metadata, 'uid'));
-    const ref = (name: string): ObjectRef => ({ apiVersion: source.apiVersion, kind: source.kind, namespace, name, ...(uid ? { uid } : {}) });
+    const ref = (name: string): ObjectRef => ({
+      apiVersion: source.apiVersion,
+      kind: source.kind,
+      namespace,
+      name,
+      ...(uid ? { uid } : {}),
+    });
     if (objectClass.type === 'other') {
       identified.push({ source, class: objectClass, ref: ref(ownName), order });
       return;
@@ -137,12 +166,18 @@ function identify(objects: readonly ManifestObject[], defaultNamespace: string, 
 function optedInNamespaces(identified: readonly Identified[], extra: readonly string[]): Set<string> {
   const names = new Set(extra.filter((name) => !NEVER_MUTATED_NAMESPACES.includes(name)));
   for (const item of identified) {
-    if (item.class.type === 'namespace' && isMutatedNamespace(item.class.name, item.class.labels)) names.add(item.class.name);
+    if (item.class.type === 'namespace' && isMutatedNamespace(item.class.name, item.class.labels))
+      names.add(item.class.name);
   }
   return names;
 }
 
-function previewMutation(item: Identified, template: unknown, templatePath: readonly string[], mode: AutoAllocateMode): ReportFinding | undefined {
+function previewMutation(
+  item: Identified,
+  template: unknown,
+  templatePath: readonly string[],
+  mode: AutoAllocateMode,
+): ReportFinding | undefined {
   // A workload without a pod template is rejected by the API server long before a pod exists.
   if (!isJson(template)) return undefined;
   const plan = planPodMutation(template, mode);

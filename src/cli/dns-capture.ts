@@ -1,7 +1,13 @@
 // Which namespaces the mutating webhook serves (deploy/base/webhooks.yaml's namespaceSelector), and how its
 // plan for a pod reads to a person. Shared by `check` (previews) and `audit` (pods created without it). Pure.
 import type { AutoAllocateMode } from '../config.js';
-import { OPT_OUT_LABEL, PROXY_CONFIG_ANNOTATION, wantedProxyMetadata, type PodMutationPlan, type SkipReason } from '../mutation/pod-mutation.js';
+import {
+  OPT_OUT_LABEL,
+  PROXY_CONFIG_ANNOTATION,
+  wantedProxyMetadata,
+  type PodMutationPlan,
+  type SkipReason,
+} from '../mutation/pod-mutation.js';
 import { DATAPLANE_MODE_LABEL, SIDECAR_INJECT } from '../mutation/skip-reasons.js';
 
 /** The namespace label that opts a namespace in; the same key, set to `disabled` on a pod, opts the pod out. */
@@ -33,14 +39,26 @@ export function describePlan(plan: PodMutationPlan, mode: AutoAllocateMode): Pla
   const withWarnings = (message: string) => [message, ...plan.warnings].join('; ');
   switch (plan.outcome) {
     case 'patched':
-      return { message: withWarnings(`would add proxyMetadata ${plan.added.join(', ')} to ${PROXY_CONFIG_ANNOTATION}`), notApplicable: false };
+      return {
+        message: withWarnings(`would add proxyMetadata ${plan.added.join(', ')} to ${PROXY_CONFIG_ANNOTATION}`),
+        notApplicable: false,
+      };
     case 'unchanged':
       // Its warnings name any key the pod sets to another value (which it keeps).
-      return { message: withWarnings(`nothing to add: ${PROXY_CONFIG_ANNOTATION} already sets ${Object.keys(wantedProxyMetadata(mode)).join(', ')}`), notApplicable: false };
+      return {
+        message: withWarnings(
+          `nothing to add: ${PROXY_CONFIG_ANNOTATION} already sets ${Object.keys(wantedProxyMetadata(mode)).join(', ')}`,
+        ),
+        notApplicable: false,
+      };
     case 'skipped':
       return { message: withWarnings(SKIP_EXPLANATIONS[plan.reason]), notApplicable: true };
     case 'invalid-annotation':
       // The warnings already say what is wrong and that the pod is left unchanged.
-      return { message: plan.warnings.join('; ') || `${PROXY_CONFIG_ANNOTATION} cannot be edited; the pod would be left unchanged`, notApplicable: true };
+      return {
+        message:
+          plan.warnings.join('; ') || `${PROXY_CONFIG_ANNOTATION} cannot be edited; the pod would be left unchanged`,
+        notApplicable: true,
+      };
   }
 }

@@ -61,7 +61,11 @@ function resultOf(finding: ReportFinding): PolicyResult {
   return finding.notApplicable ? 'skip' : 'pass';
 }
 
-const SEVERITY: Readonly<Record<ReportFinding['severity'], PolicyResultSeverity>> = { deny: 'high', warn: 'medium', info: 'info' };
+const SEVERITY: Readonly<Record<ReportFinding['severity'], PolicyResultSeverity>> = {
+  deny: 'high',
+  warn: 'medium',
+  info: 'info',
+};
 
 /** The rule a clean object passed: all of those for its kind. */
 function passRule(kind: string): string {
@@ -117,7 +121,9 @@ export function policyReports(report: Report, nowMs: number): PolicyReportObject
     });
   }
 
-  const namespaces = [...byNamespace.keys()].sort((a, b) => (a === '' ? 1 : b === '' ? -1 : a < b ? -1 : a > b ? 1 : 0));
+  const namespaces = [...byNamespace.keys()].sort((a, b) =>
+    a === '' ? 1 : b === '' ? -1 : a < b ? -1 : a > b ? 1 : 0,
+  );
   return namespaces.map((namespace) => {
     const results = byNamespace.get(namespace) ?? [];
     const summary: PolicyReportSummary = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
@@ -125,7 +131,11 @@ export function policyReports(report: Report, nowMs: number): PolicyReportObject
     return {
       apiVersion: POLICY_REPORT_API_VERSION,
       kind: namespace === '' ? 'ClusterPolicyReport' : 'PolicyReport',
-      metadata: { name: REPORT_NAME, ...(namespace ? { namespace } : {}), labels: { 'app.kubernetes.io/managed-by': 'egress-guard' } },
+      metadata: {
+        name: REPORT_NAME,
+        ...(namespace ? { namespace } : {}),
+        labels: { 'app.kubernetes.io/managed-by': 'egress-guard' },
+      },
       summary,
       results,
     };

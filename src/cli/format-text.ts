@@ -10,7 +10,9 @@ function oneLine(text: string): string {
 
 export function formatFindingLine(finding: ReportFinding): string {
   const where = finding.location ? `${finding.location.file}:${finding.location.line}: ` : '';
-  return oneLine(`${where}${describeObject(finding.object)}: [${finding.rule}] ${finding.severity}: ${finding.message}`);
+  return oneLine(
+    `${where}${describeObject(finding.object)}: [${finding.rule}] ${finding.severity}: ${finding.message}`,
+  );
 }
 
 export function formatSummaryLine(report: Report): string {

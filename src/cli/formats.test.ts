@@ -6,8 +6,19 @@ import { formatPolicyReports, policyReports } from './format-policyreport.js';
 import { formatFindingLine, formatText } from './format-text.js';
 import { exitCodeFor, summarize, type ObjectRef, type Report, type ReportFinding } from './report.js';
 
-const wildcard: ObjectRef = { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', namespace: 'external', name: 'wildcard', uid: 'u-1' };
-const demo: ObjectRef = { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', namespace: 'external', name: 'demo' };
+const wildcard: ObjectRef = {
+  apiVersion: 'networking.istio.io/v1',
+  kind: 'ServiceEntry',
+  namespace: 'external',
+  name: 'wildcard',
+  uid: 'u-1',
+};
+const demo: ObjectRef = {
+  apiVersion: 'networking.istio.io/v1',
+  kind: 'ServiceEntry',
+  namespace: 'external',
+  name: 'demo',
+};
 const web: ObjectRef = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'web' };
 const node: ObjectRef = { apiVersion: 'v1', kind: 'Node', namespace: '', name: 'on' };
 
@@ -16,13 +27,31 @@ const deny: ReportFinding = {
   location: { file: 'se.yaml', line: 9 },
   rule: 'wildcard-dns',
   severity: 'deny',
-  message: 'spec.hosts[0] "*.example.com": a wildcard host cannot use resolution DNS; use NONE or DYNAMIC_DNS (Istio 1.28+)',
+  message:
+    'spec.hosts[0] "*.example.com": a wildcard host cannot use resolution DNS; use NONE or DYNAMIC_DNS (Istio 1.28+)',
   path: 'spec.hosts[0]',
 };
-const warn: ReportFinding = { object: web, rule: 'missing-dns-capture', severity: 'warn', message: '3 pods without DNS capture (restart: kubectl rollout restart deployment/web -n shop)' };
-const info: ReportFinding = { object: web, location: { file: 'w.yaml', line: 3 }, rule: 'dns-capture', severity: 'info', message: 'would add proxyMetadata X', path: 'spec.template' };
+const warn: ReportFinding = {
+  object: web,
+  rule: 'missing-dns-capture',
+  severity: 'warn',
+  message: '3 pods without DNS capture (restart: kubectl rollout restart deployment/web -n shop)',
+};
+const info: ReportFinding = {
+  object: web,
+  location: { file: 'w.yaml', line: 3 },
+  rule: 'dns-capture',
+  severity: 'info',
+  message: 'would add proxyMetadata X',
+  path: 'spec.template',
+};
 const skipped: ReportFinding = { ...info, message: 'skipped: ...', notApplicable: true };
-const clusterScoped: ReportFinding = { object: node, rule: 'example', severity: 'warn', message: 'about a cluster-scoped object' };
+const clusterScoped: ReportFinding = {
+  object: node,
+  rule: 'example',
+  severity: 'warn',
+  message: 'about a cluster-scoped object',
+};
 
 const report: Report = { objectsChecked: 7, findings: [deny, warn, info], passed: [demo] };
 
@@ -37,8 +66,14 @@ describe('report', () => {
 
 describe('formatText', () => {
   it.each([
-    [deny, 'se.yaml:9: ServiceEntry external/wildcard: [wildcard-dns] deny: spec.hosts[0] "*.example.com": a wildcard host cannot use resolution DNS; use NONE or DYNAMIC_DNS (Istio 1.28+)'],
-    [warn, 'Deployment shop/web: [missing-dns-capture] warn: 3 pods without DNS capture (restart: kubectl rollout restart deployment/web -n shop)'],
+    [
+      deny,
+      'se.yaml:9: ServiceEntry external/wildcard: [wildcard-dns] deny: spec.hosts[0] "*.example.com": a wildcard host cannot use resolution DNS; use NONE or DYNAMIC_DNS (Istio 1.28+)',
+    ],
+    [
+      warn,
+      'Deployment shop/web: [missing-dns-capture] warn: 3 pods without DNS capture (restart: kubectl rollout restart deployment/web -n shop)',
+    ],
     [clusterScoped, 'Node on: [example] warn: about a cluster-scoped object'],
     [{ ...warn, message: 'host "a\nb\tc"' }, 'Deployment shop/web: [missing-dns-capture] warn: host "a\\nb\\tc"'],
   ])('formats a finding as one line', (finding, line) => {
@@ -47,7 +82,9 @@ describe('formatText', () => {
 
   it('ends with the summary line', () => {
     expect(formatText(report).split('\n').slice(-2)).toEqual(['7 objects checked: 1 deny, 1 warn, 1 info', '']);
-    expect(formatText({ objectsChecked: 1, findings: [], passed: [] })).toBe('1 object checked: 0 deny, 0 warn, 0 info\n');
+    expect(formatText({ objectsChecked: 1, findings: [], passed: [] })).toBe(
+      '1 object checked: 0 deny, 0 warn, 0 info\n',
+    );
   });
 });
 
@@ -55,9 +92,39 @@ describe('formatJson', () => {
   it('writes every key, null where it does not apply', () => {
     expect(toJsonReport(report)).toEqual({
       findings: [
-        { file: 'se.yaml', line: 9, kind: 'ServiceEntry', namespace: 'external', name: 'wildcard', rule: 'wildcard-dns', severity: 'deny', message: deny.message, path: 'spec.hosts[0]' },
-        { file: null, line: null, kind: 'Deployment', namespace: 'shop', name: 'web', rule: 'missing-dns-capture', severity: 'warn', message: warn.message, path: null },
-        { file: 'w.yaml', line: 3, kind: 'Deployment', namespace: 'shop', name: 'web', rule: 'dns-capture', severity: 'info', message: info.message, path: 'spec.template' },
+        {
+          file: 'se.yaml',
+          line: 9,
+          kind: 'ServiceEntry',
+          namespace: 'external',
+          name: 'wildcard',
+          rule: 'wildcard-dns',
+          severity: 'deny',
+          message: deny.message,
+          path: 'spec.hosts[0]',
+        },
+        {
+          file: null,
+          line: null,
+          kind: 'Deployment',
+          namespace: 'shop',
+          name: 'web',
+          rule: 'missing-dns-capture',
+          severity: 'warn',
+          message: warn.message,
+          path: null,
+        },
+        {
+          file: 'w.yaml',
+          line: 3,
+          kind: 'Deployment',
+          namespace: 'shop',
+          name: 'web',
+          rule: 'dns-capture',
+          severity: 'info',
+          message: info.message,
+          path: 'spec.template',
+        },
       ],
       summary: { objects: 7, deny: 1, warn: 1, info: 1 },
     });
@@ -94,7 +161,15 @@ describe('policyReports', () => {
         category: 'egress',
         source: 'egress-guard',
         scored: true,
-        resources: [{ apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', namespace: 'external', name: 'wildcard', uid: 'u-1' }],
+        resources: [
+          {
+            apiVersion: 'networking.istio.io/v1',
+            kind: 'ServiceEntry',
+            namespace: 'external',
+            name: 'wildcard',
+            uid: 'u-1',
+          },
+        ],
         properties: { path: 'spec.hosts[0]', file: 'se.yaml', line: '9' },
         timestamp: { seconds: Math.floor(NOW / 1000), nanos: 678_000_000 },
       },
@@ -106,7 +181,9 @@ describe('policyReports', () => {
         category: 'egress',
         source: 'egress-guard',
         scored: true,
-        resources: [{ apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', namespace: 'external', name: 'demo' }],
+        resources: [
+          { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', namespace: 'external', name: 'demo' },
+        ],
         timestamp: { seconds: Math.floor(NOW / 1000), nanos: 678_000_000 },
       },
     ]);
@@ -120,7 +197,9 @@ describe('policyReports', () => {
   it('emits a YAML stream kubectl reads back: no anchors, names like `on` stay strings', () => {
     const text = formatPolicyReports({ ...report, findings: [clusterScoped, ...report.findings] }, NOW);
     expect(text).not.toMatch(/[&*]a\d/);
-    const documents = parseAllDocuments(text, { version: '1.1' }).map((document) => document.toJS() as { kind: string; results: { resources: { name: unknown }[] }[] });
+    const documents = parseAllDocuments(text, { version: '1.1' }).map(
+      (document) => document.toJS() as { kind: string; results: { resources: { name: unknown }[] }[] },
+    );
     expect(documents.map(({ kind }) => kind)).toEqual(['PolicyReport', 'PolicyReport', 'ClusterPolicyReport']);
     expect(documents[2]?.results[0]?.resources[0]?.name).toBe('on');
   });

@@ -37,16 +37,21 @@ export function loadKubeConfig({ kubeconfig, context }: Pick<KubeSourceOptions, 
     if (kubeconfig === undefined) config.loadFromDefault();
     else config.loadFromFile(kubeconfig);
   } catch (error) {
-    throw new AuditError(`cannot load the kubeconfig${kubeconfig ? ` ${kubeconfig}` : ''}: ${(error as Error).message.split('\n')[0]}`);
+    throw new AuditError(
+      `cannot load the kubeconfig${kubeconfig ? ` ${kubeconfig}` : ''}: ${(error as Error).message.split('\n')[0]}`,
+    );
   }
   if (context !== undefined) {
     if (!config.getContextObject(context)) {
       const known = config.getContexts().map((known) => known.name);
-      throw new AuditError(`context "${context}" is not in the kubeconfig${known.length > 0 ? ` (contexts: ${known.join(', ')})` : ''}`);
+      throw new AuditError(
+        `context "${context}" is not in the kubeconfig${known.length > 0 ? ` (contexts: ${known.join(', ')})` : ''}`,
+      );
     }
     config.setCurrentContext(context);
   }
-  if (!config.getCurrentCluster()) throw new AuditError('the kubeconfig has no current context with a cluster; pass --kubeconfig or --context');
+  if (!config.getCurrentCluster())
+    throw new AuditError('the kubeconfig has no current context with a cluster; pass --kubeconfig or --context');
   return config;
 }
 
@@ -64,7 +69,10 @@ export function kubeSource(options: KubeSourceOptions): AuditSource {
   const custom = config.makeApiClient(CustomObjectsApi);
 
   /** Every page of a list; an expired continue token (410 Gone) starts the list over, as kubectl does. */
-  async function listAll(what: string, fetchPage: (continueToken: string | undefined) => Promise<Page>): Promise<unknown[]> {
+  async function listAll(
+    what: string,
+    fetchPage: (continueToken: string | undefined) => Promise<Page>,
+  ): Promise<unknown[]> {
     for (let attempt = 1; ; attempt++) {
       const items: unknown[] = [];
       let continueToken: string | undefined;
@@ -75,7 +83,8 @@ export function kubeSource(options: KubeSourceOptions): AuditSource {
           items.push(...page.items);
           continueToken = page.continueToken || undefined;
           pages++;
-          if (pages > 1 || continueToken) options.onProgress?.(`listed ${items.length} ${what}${continueToken ? '...' : ''}`);
+          if (pages > 1 || continueToken)
+            options.onProgress?.(`listed ${items.length} ${what}${continueToken ? '...' : ''}`);
         } while (continueToken);
         return items;
       } catch (error) {
@@ -98,13 +107,18 @@ export function kubeSource(options: KubeSourceOptions): AuditSource {
           });
           const record = list as { items?: unknown; metadata?: { continue?: unknown } };
           const token = record.metadata?.continue;
-          return { items: Array.isArray(record.items) ? record.items : [], ...(typeof token === 'string' && token ? { continueToken: token } : {}) };
+          return {
+            items: Array.isArray(record.items) ? record.items : [],
+            ...(typeof token === 'string' && token ? { continueToken: token } : {}),
+          };
         });
       } catch (error) {
         if (!(error instanceof AuditError && error.status === 404)) throw error;
       }
     }
-    options.onNote?.(`note: the cluster serves no ${plural}.${ISTIO_GROUP} (are Istio's CRDs installed?); none checked`);
+    options.onNote?.(
+      `note: the cluster serves no ${plural}.${ISTIO_GROUP} (are Istio's CRDs installed?); none checked`,
+    );
     return [];
   }
 
@@ -113,7 +127,11 @@ export function kubeSource(options: KubeSourceOptions): AuditSource {
     listDestinationRules: () => listIstio('destinationrules'),
     async listOptedInNamespaces() {
       const namespaces = await listAll(`namespaces labelled ${OPT_IN_SELECTOR}`, async (continueToken) => {
-        const list = await core.listNamespace({ labelSelector: OPT_IN_SELECTOR, limit: PAGE_SIZE, ...(continueToken ? { _continue: continueToken } : {}) });
+        const list = await core.listNamespace({
+          labelSelector: OPT_IN_SELECTOR,
+          limit: PAGE_SIZE,
+          ...(continueToken ? { _continue: continueToken } : {}),
+        });
         return { items: list.items, ...(list.metadata?._continue ? { continueToken: list.metadata._continue } : {}) };
       });
       return namespaces.flatMap((namespace) => {
@@ -123,13 +141,20 @@ export function kubeSource(options: KubeSourceOptions): AuditSource {
     },
     listPods(namespace) {
       return listAll(`pods in ${namespace}`, async (continueToken) => {
-        const list = await core.listNamespacedPod({ namespace, limit: PAGE_SIZE, ...(continueToken ? { _continue: continueToken } : {}) });
+        const list = await core.listNamespacedPod({
+          namespace,
+          limit: PAGE_SIZE,
+          ...(continueToken ? { _continue: continueToken } : {}),
+        });
         return { items: list.items, ...(list.metadata?._continue ? { continueToken: list.metadata._continue } : {}) };
       });
     },
     async ownerReferencesOf(kind, namespace, name) {
       try {
-        const owner = kind === 'ReplicaSet' ? await apps.readNamespacedReplicaSet({ namespace, name }) : await batch.readNamespacedJob({ namespace, name });
+        const owner =
+          kind === 'ReplicaSet'
+            ? await apps.readNamespacedReplicaSet({ namespace, name })
+            : await batch.readNamespacedJob({ namespace, name });
         return (owner.metadata?.ownerReferences ?? []).map((reference): OwnerReference => ({
           apiVersion: reference.apiVersion,
           kind: reference.kind,

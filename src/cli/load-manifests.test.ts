@@ -16,12 +16,18 @@ spec:
 
 describe('parseManifests', () => {
   it('reads every document with its index and first line, skipping empty ones', () => {
-    const documents = parseManifests(`# leading comment\n---\n${SE}---\n---\n# only a comment\n---\nkind: X\napiVersion: v1\n`, 'f.yaml');
+    const documents = parseManifests(
+      `# leading comment\n---\n${SE}---\n---\n# only a comment\n---\nkind: X\napiVersion: v1\n`,
+      'f.yaml',
+    );
     expect(documents.map(({ file, index, line }) => ({ file, index, line }))).toEqual([
       { file: 'f.yaml', index: 1, line: 3 },
       { file: 'f.yaml', index: 4, line: 15 },
     ]);
-    expect(documents[0]?.content).toMatchObject({ kind: 'ServiceEntry', spec: { hosts: ['one.example.com', 'two.example.com'] } });
+    expect(documents[0]?.content).toMatchObject({
+      kind: 'ServiceEntry',
+      spec: { hosts: ['one.example.com', 'two.example.com'] },
+    });
   });
 
   it.each([
@@ -50,7 +56,10 @@ describe('parseManifests', () => {
   });
 
   it('reads JSON, with line numbers', () => {
-    const [document] = parseManifests('{\n  "kind": "ServiceEntry",\n  "spec": {\n    "hosts": ["a", "b"]\n  }\n}\n', 'f.json');
+    const [document] = parseManifests(
+      '{\n  "kind": "ServiceEntry",\n  "spec": {\n    "hosts": ["a", "b"]\n  }\n}\n',
+      'f.json',
+    );
     expect(document?.content).toEqual({ kind: 'ServiceEntry', spec: { hosts: ['a', 'b'] } });
     expect(document?.lineAt(['spec', 'hosts', 1])).toBe(4);
   });
@@ -81,7 +90,12 @@ describe('parseManifests', () => {
   });
 
   it('refuses alias bombs', () => {
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefghij'.split('').map((name, index) => `${name}: &${name} [${Array(10).fill(`*${'abcdefghij'[index]}`).join(', ')}]`)].join('\n');
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...'bcdefghij'
+        .split('')
+        .map((name, index) => `${name}: &${name} [${Array(10).fill(`*${'abcdefghij'[index]}`).join(', ')}]`),
+    ].join('\n');
     expect(() => parseManifests(bomb, 'bomb.yaml')).toThrow(ManifestError);
   });
 });
@@ -104,7 +118,8 @@ describe('loadManifests', () => {
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const kinds = (documents: { content: unknown }[]) => documents.map((document) => (document.content as { kind: string }).kind);
+  const kinds = (documents: { content: unknown }[]) =>
+    documents.map((document) => (document.content as { kind: string }).kind);
 
   it('walks directories recursively in name order, reading only manifest extensions', async () => {
     const documents = await loadManifests([join(dir, 'tree')], { readStdin: async () => '' });

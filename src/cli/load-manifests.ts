@@ -72,7 +72,13 @@ export function parseManifests(text: string, file: string): ManifestDocument[] {
     }
     if (content === null || content === undefined) continue;
     const start = document.contents?.range[0] ?? document.range[0];
-    documents.push({ file, index, line: lineOf(start), content, lineAt: (path) => lineOf(nodeOffset(document, path) ?? start) });
+    documents.push({
+      file,
+      index,
+      line: lineOf(start),
+      content,
+      lineAt: (path) => lineOf(nodeOffset(document, path) ?? start),
+    });
   }
   return documents;
 }

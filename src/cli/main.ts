@@ -9,7 +9,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseCommandLine, UsageError, USAGE, type AuditCommand, type CheckCommand, type OutputFormat } from './args.js';
+import {
+  parseCommandLine,
+  UsageError,
+  USAGE,
+  type AuditCommand,
+  type CheckCommand,
+  type OutputFormat,
+} from './args.js';
 import { audit, collectSnapshot } from './audit.js';
 import { check } from './check.js';
 import { formatJson } from './format-json.js';
@@ -42,7 +49,8 @@ function format(report: Report, output: OutputFormat): string {
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  for await (const chunk of process.stdin)
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -70,7 +78,12 @@ async function runCheck(command: CheckCommand): Promise<number> {
     err(`${PROGRAM}: ${error.message}`);
     return EXIT_ERROR;
   }
-  const report = check(objects, { namespace: command.namespace, optedIn: command.optedIn, settings: command.settings, mode: command.mode });
+  const report = check(objects, {
+    namespace: command.namespace,
+    optedIn: command.optedIn,
+    settings: command.settings,
+    mode: command.mode,
+  });
   out(format(report, command.output));
   return exitCodeFor(report);
 }
@@ -86,7 +99,10 @@ async function runAudit(command: AuditCommand): Promise<number> {
       ...(showProgress ? { onProgress: err } : {}),
       onNote: err,
     });
-    const report = audit(await collectSnapshot(source, command.mode), { settings: command.settings, mode: command.mode });
+    const report = audit(await collectSnapshot(source, command.mode), {
+      settings: command.settings,
+      mode: command.mode,
+    });
     out(format(report, command.output));
     return exitCodeFor(report);
   } catch (error) {

@@ -7,8 +7,14 @@ describe('field paths', () => {
   it.each([
     ['spec.hosts[1]', ['spec', 'hosts', 1]],
     ['spec.ports[0]', ['spec', 'ports', 0]],
-    ['metadata.annotations["egress-guard.io/expected-ports"]', ['metadata', 'annotations', 'egress-guard.io/expected-ports']],
-    ['spec.template.metadata.annotations["proxy.istio.io/config"]', ['spec', 'template', 'metadata', 'annotations', 'proxy.istio.io/config']],
+    [
+      'metadata.annotations["egress-guard.io/expected-ports"]',
+      ['metadata', 'annotations', 'egress-guard.io/expected-ports'],
+    ],
+    [
+      'spec.template.metadata.annotations["proxy.istio.io/config"]',
+      ['spec', 'template', 'metadata', 'annotations', 'proxy.istio.io/config'],
+    ],
     ['items[3]', ['items', 3]],
     ['', []],
   ] as const)('%s <-> %j', (text, path) => {
@@ -57,7 +63,13 @@ describe('classify', () => {
   });
 
   it('reads a Namespace’s name and string labels', () => {
-    expect(classify({ apiVersion: 'v1', kind: 'Namespace', object: { metadata: { name: 'shop', labels: { 'egress-guard.io/dns-capture': 'enabled', n: 1 } } } })).toEqual({
+    expect(
+      classify({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        object: { metadata: { name: 'shop', labels: { 'egress-guard.io/dns-capture': 'enabled', n: 1 } } },
+      }),
+    ).toEqual({
       type: 'namespace',
       name: 'shop',
       labels: { 'egress-guard.io/dns-capture': 'enabled' },
@@ -88,7 +100,9 @@ items:
     hosts: [c.example.com]
 `;
     const objects = manifestObjects(parseManifests(text, 'l.yaml'));
-    expect(objects.map(({ apiVersion, kind, document, itemPath, line }) => ({ apiVersion, kind, document, itemPath, line }))).toEqual([
+    expect(
+      objects.map(({ apiVersion, kind, document, itemPath, line }) => ({ apiVersion, kind, document, itemPath, line })),
+    ).toEqual([
       { apiVersion: 'v1', kind: 'ConfigMap', document: 1, itemPath: ['items', 0], line: 4 },
       { apiVersion: 'v1', kind: 'Secret', document: 1, itemPath: ['items', 1, 'items', 0], line: 10 },
       { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', document: 2, itemPath: ['items', 0], line: 17 },
@@ -97,15 +111,31 @@ items:
   });
 
   it('treats an empty List as no objects', () => {
-    expect(manifestObjects(parseManifests('apiVersion: v1\nkind: List\nitems: []\n---\napiVersion: v1\nkind: List\n', 'l.yaml'))).toEqual([]);
+    expect(
+      manifestObjects(
+        parseManifests('apiVersion: v1\nkind: List\nitems: []\n---\napiVersion: v1\nkind: List\n', 'l.yaml'),
+      ),
+    ).toEqual([]);
   });
 
   it.each([
-    ['a scalar', 'just text\n', 'l.yaml:1: expected a Kubernetes object (a mapping with apiVersion and kind), found a string'],
+    [
+      'a scalar',
+      'just text\n',
+      'l.yaml:1: expected a Kubernetes object (a mapping with apiVersion and kind), found a string',
+    ],
     ['no kind', 'apiVersion: v1\nmetadata: {}\n', 'l.yaml:1: kind not set'],
     ['no apiVersion', 'kind: Pod\n', 'l.yaml:1: apiVersion not set'],
-    ['an item without kind in a plain List', 'apiVersion: v1\nkind: List\nitems:\n- metadata: {}\n', 'l.yaml:4: kind not set (items[0])'],
-    ['items that are not a list', 'apiVersion: v1\nkind: List\nitems: {a: 1}\n', 'l.yaml:1: List items is a mapping, not a list'],
+    [
+      'an item without kind in a plain List',
+      'apiVersion: v1\nkind: List\nitems:\n- metadata: {}\n',
+      'l.yaml:4: kind not set (items[0])',
+    ],
+    [
+      'items that are not a list',
+      'apiVersion: v1\nkind: List\nitems: {a: 1}\n',
+      'l.yaml:1: List items is a mapping, not a list',
+    ],
   ])('rejects %s', (_, text, message) => {
     expect(() => manifestObjects(parseManifests(text, 'l.yaml'))).toThrow(ManifestError);
     expect(() => manifestObjects(parseManifests(text, 'l.yaml'))).toThrow(message);

@@ -48,22 +48,33 @@ export function manifestObjects(documents: readonly ManifestDocument[]): Manifes
   return documents.flatMap((document) => expand(document, document.content, [], undefined));
 }
 
-function expand(document: ManifestDocument, value: unknown, itemPath: FieldPath, fromList: { apiVersion: string; kind: string } | undefined): ManifestObject[] {
+function expand(
+  document: ManifestDocument,
+  value: unknown,
+  itemPath: FieldPath,
+  fromList: { apiVersion: string; kind: string } | undefined,
+): ManifestObject[] {
   const line = document.lineAt(itemPath);
   const where = itemPath.length === 0 ? '' : ` (${formatFieldPath(itemPath)})`;
   if (!isJson(value)) {
-    throw new ManifestError(document.file, line, `expected a Kubernetes object (a mapping with apiVersion and kind)${where}, found ${describe(value)}`);
+    throw new ManifestError(
+      document.file,
+      line,
+      `expected a Kubernetes object (a mapping with apiVersion and kind)${where}, found ${describe(value)}`,
+    );
   }
   // Items of a typed list, as the API returns them (GET /apis/networking.istio.io/v1/serviceentries), have no kind.
   const apiVersion = text(field(value, 'apiVersion')) || fromList?.apiVersion || '';
-  const kind = text(field(value, 'kind')) || (fromList && fromList.kind !== 'List' ? fromList.kind.slice(0, -'List'.length) : '');
+  const kind =
+    text(field(value, 'kind')) || (fromList && fromList.kind !== 'List' ? fromList.kind.slice(0, -'List'.length) : '');
   const missing = [apiVersion ? '' : 'apiVersion', kind ? '' : 'kind'].filter(Boolean);
   if (missing.length > 0) throw new ManifestError(document.file, line, `${missing.join(' and ')} not set${where}`);
 
   if (isList(value, kind)) {
     const items = field(value, 'items');
     if (items === undefined || items === null) return [];
-    if (!Array.isArray(items)) throw new ManifestError(document.file, line, `${kind} items is ${describe(items)}, not a list${where}`);
+    if (!Array.isArray(items))
+      throw new ManifestError(document.file, line, `${kind} items is ${describe(items)}, not a list${where}`);
     return items.flatMap((item, index) => expand(document, item, [...itemPath, 'items', index], { apiVersion, kind }));
   }
   return [
@@ -109,13 +120,21 @@ export type ObjectClass =
   | { type: 'pod-template'; template: unknown; templatePath: readonly string[] }
   | { type: 'other' };
 
-export function classify({ apiVersion, kind, object }: Pick<ManifestObject, 'apiVersion' | 'kind' | 'object'>): ObjectClass {
+export function classify({
+  apiVersion,
+  kind,
+  object,
+}: Pick<ManifestObject, 'apiVersion' | 'kind' | 'object'>): ObjectClass {
   const group = groupOf(apiVersion);
   if (group === ISTIO_NETWORKING && kind === 'ServiceEntry') return { type: 'service-entry' };
   if (group === ISTIO_NETWORKING && kind === 'DestinationRule') return { type: 'destination-rule' };
   if (group === '' && kind === 'Namespace') {
     const metadata = field(object, 'metadata');
-    return { type: 'namespace', name: text(field(metadata, 'name')) ?? '', labels: stringMap(field(metadata, 'labels')) };
+    return {
+      type: 'namespace',
+      name: text(field(metadata, 'name')) ?? '',
+      labels: stringMap(field(metadata, 'labels')),
+    };
   }
   const workload = POD_TEMPLATES.get(kind);
   if (workload && workload.groups.includes(group)) {
@@ -134,7 +153,11 @@ function stringMap(value: unknown): Record<string, string> {
 
 /** Kinds the CLI reports on that live in a namespace; the rest it does not name a namespace for. */
 export function isNamespaced(objectClass: ObjectClass): boolean {
-  return objectClass.type === 'service-entry' || objectClass.type === 'destination-rule' || objectClass.type === 'pod-template';
+  return (
+    objectClass.type === 'service-entry' ||
+    objectClass.type === 'destination-rule' ||
+    objectClass.type === 'pod-template'
+  );
 }
 
 /** ['spec', 'hosts', 1] -> `spec.hosts[1]`; keys that are not identifiers are quoted: `annotations["a/b"]`. */

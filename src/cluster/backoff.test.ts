@@ -18,10 +18,14 @@ describe('backoffDelay', () => {
 
   it('never exceeds the cap, never goes negative, for any attempt and random value', () => {
     fc.assert(
-      fc.property(fc.integer({ min: -5, max: 10_000 }), fc.double({ min: 0, max: 1, noNaN: true }), (attempt, random) => {
-        const delay = backoffDelay(policy, attempt, random);
-        return Number.isFinite(delay) && delay >= 0 && delay <= policy.maxMs;
-      }),
+      fc.property(
+        fc.integer({ min: -5, max: 10_000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (attempt, random) => {
+          const delay = backoffDelay(policy, attempt, random);
+          return Number.isFinite(delay) && delay >= 0 && delay <= policy.maxMs;
+        },
+      ),
     );
   });
 

@@ -18,7 +18,13 @@ export interface BackoffPolicy {
 }
 
 /** client-go's reflector backs off from 800 ms to 30 s and resets after 2 minutes of health; this is close. */
-export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 30_000, factor: 2, jitter: 0.5, resetAfterMs: 60_000 };
+export const DEFAULT_BACKOFF: BackoffPolicy = {
+  initialMs: 1_000,
+  maxMs: 30_000,
+  factor: 2,
+  jitter: 0.5,
+  resetAfterMs: 60_000,
+};
 
 /**
  * The delay before retry number `attempt` (1 for the first retry after a failure). `random` is in [0, 1),
@@ -38,7 +44,12 @@ export function backoffDelay(policy: BackoffPolicy, attempt: number, random: num
  * `resetAfterMs` since `healthySince` (then this is a fresh first failure). Keeps a server that accepts a watch
  * and drops it at once from being hammered with relists at the initial delay.
  */
-export function nextAttempt(policy: BackoffPolicy, previous: number, healthySince: number | undefined, now: number): number {
+export function nextAttempt(
+  policy: BackoffPolicy,
+  previous: number,
+  healthySince: number | undefined,
+  now: number,
+): number {
   if (healthySince !== undefined && now - healthySince >= policy.resetAfterMs) return 1;
   return previous + 1;
 }

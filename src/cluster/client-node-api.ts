@@ -1,6 +1,14 @@
 // KubeApi over @kubernetes/client-node, for kubeconfigs (any auth the client supports): pages from
 // CustomObjectsApi.listClusterCustomObject, streams from its Watch class. Loaded only when a kubeconfig is used.
-import { CustomObjectsApi, Observable, Watch, type ConfigurationOptions, type KubeConfig, type RequestContext, type ResponseContext } from '@kubernetes/client-node';
+import {
+  CustomObjectsApi,
+  Observable,
+  Watch,
+  type ConfigurationOptions,
+  type KubeConfig,
+  type RequestContext,
+  type ResponseContext,
+} from '@kubernetes/client-node';
 import { KubeApiError, pathOf, toKubeApiError, toListPage, type KubeApi } from './kube-api.js';
 
 export function clientNodeApi(kubeConfig: KubeConfig): KubeApi {

@@ -12,7 +12,12 @@ const lastApplied = JSON.stringify(ossDemo);
 describe('ViewCompactor', () => {
   it('copies a ServiceEntry view field for field', () => {
     const view = serviceEntry(ossDemo, {
-      metadata: { uid: 'u-1', resourceVersion: '7', labels: { [AUTOALLOCATE]: 'false' }, annotations: { 'egress-guard.io/expected-ports': '80,443' } },
+      metadata: {
+        uid: 'u-1',
+        resourceVersion: '7',
+        labels: { [AUTOALLOCATE]: 'false' },
+        annotations: { 'egress-guard.io/expected-ports': '80,443' },
+      },
       spec: { exportTo: ['.'], addresses: ['240.0.0.10'] },
     });
     const copy = new ViewCompactor().serviceEntry(view);
@@ -24,7 +29,11 @@ describe('ViewCompactor', () => {
     const view = serviceEntry(ossDemo, {
       metadata: {
         labels: { team: 'storage', [AUTOALLOCATE]: 'false' },
-        annotations: { [LAST_APPLIED_ANNOTATION]: lastApplied, owner: 'storage', 'egress-guard.io/expected-ports': '443' },
+        annotations: {
+          [LAST_APPLIED_ANNOTATION]: lastApplied,
+          owner: 'storage',
+          'egress-guard.io/expected-ports': '443',
+        },
       },
     });
     const copy = new ViewCompactor().serviceEntry(view);
@@ -34,9 +43,10 @@ describe('ViewCompactor', () => {
 
   it('shares one frozen empty list and one frozen null-prototype map between views', () => {
     const compactor = new ViewCompactor();
-    const [a, b] = [serviceEntry(ossDemo), serviceEntry(ossDemo, { metadata: { name: 'b', annotations: { [LAST_APPLIED_ANNOTATION]: lastApplied } } })].map((view) =>
-      compactor.serviceEntry(view),
-    );
+    const [a, b] = [
+      serviceEntry(ossDemo),
+      serviceEntry(ossDemo, { metadata: { name: 'b', annotations: { [LAST_APPLIED_ANNOTATION]: lastApplied } } }),
+    ].map((view) => compactor.serviceEntry(view));
     expect(a?.exportTo).toBe(b?.exportTo);
     expect(a?.addresses).toBe(b?.exportTo);
     expect(a?.labels).toBe(b?.annotations);
@@ -45,7 +55,9 @@ describe('ViewCompactor', () => {
   });
 
   it('keeps label maps null-prototype, and a __proto__ label never reaches them', () => {
-    const view = toServiceEntryView(JSON.parse(`{"metadata":{"name":"x","labels":{"__proto__":"yes","${AUTOALLOCATE}":"false"}}}`));
+    const view = toServiceEntryView(
+      JSON.parse(`{"metadata":{"name":"x","labels":{"__proto__":"yes","${AUTOALLOCATE}":"false"}}}`),
+    );
     const copy = new ViewCompactor().serviceEntry(view);
     expect(Object.getPrototypeOf(copy.labels)).toBeNull();
     expect(Object.keys(copy.labels)).toEqual([AUTOALLOCATE]);
@@ -60,7 +72,9 @@ describe('ViewCompactor', () => {
 describe('HostIndex stores compact copies', () => {
   it('without the last-applied annotation', () => {
     const index = new HostIndex();
-    index.upsertServiceEntry(serviceEntry(ossDemo, { metadata: { annotations: { [LAST_APPLIED_ANNOTATION]: lastApplied } } }));
+    index.upsertServiceEntry(
+      serviceEntry(ossDemo, { metadata: { annotations: { [LAST_APPLIED_ANNOTATION]: lastApplied } } }),
+    );
     const [stored] = [...index.serviceEntries()];
     expect(stored?.annotations).toEqual({});
   });

@@ -12,8 +12,11 @@ export interface EntryFindings {
 
 /** Sorted by namespace, then name, so reports are stable whatever order the objects were read or watched in. */
 export function evaluateAll(index: HostIndex, settings: RuleSettings, scope: 'input' | 'cluster'): EntryFindings[] {
-  const entries = [...index.serviceEntries()].sort(
-    (a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  const entries = [...index.serviceEntries()].sort((a, b) =>
+    a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
   );
-  return entries.map((entry) => ({ entry, findings: evaluateServiceEntry(entry, { settings, cluster: index.viewFor(entry, { scope }) }) }));
+  return entries.map((entry) => ({
+    entry,
+    findings: evaluateServiceEntry(entry, { settings, cluster: index.viewFor(entry, { scope }) }),
+  }));
 }

@@ -28,7 +28,13 @@ describe('HostIndex at 100,000 ServiceEntries', () => {
     (function* () {
       for (let i = 0; i < COUNT; i++) yield smallEntry(i);
       // One host shared by three entries, the case the cross-object rules care about.
-      for (const name of ['shared-a', 'shared-b', 'shared-c']) yield { ...smallEntry(0), namespace: 'shop', name, hosts: [{ host: 'shared.example.com', path: 'spec.hosts[0]' }] };
+      for (const name of ['shared-a', 'shared-b', 'shared-c'])
+        yield {
+          ...smallEntry(0),
+          namespace: 'shop',
+          name,
+          hosts: [{ host: 'shared.example.com', path: 'spec.hosts[0]' }],
+        };
     })(),
     [],
   );
@@ -41,10 +47,18 @@ describe('HostIndex at 100,000 ServiceEntries', () => {
 
   it('finds exactly the entries of a host, exportTo respected', () => {
     const view = index.viewFor();
-    expect(view.serviceEntriesForHost('api-4242.partner-242.example.com', 'anywhere').map((entry) => entry.name)).toEqual(['egress-4242']);
+    expect(
+      view.serviceEntriesForHost('api-4242.partner-242.example.com', 'anywhere').map((entry) => entry.name),
+    ).toEqual(['egress-4242']);
     expect(view.serviceEntriesForHost('api-4240.partner-240.example.com', 'anywhere')).toEqual([]);
-    expect(view.serviceEntriesForHost('api-4240.partner-240.example.com', 'team-240').map((entry) => entry.name)).toEqual(['egress-4240']);
-    expect(view.serviceEntriesForHost('shared.example.com', 'shop').map((entry) => entry.name)).toEqual(['shared-a', 'shared-b', 'shared-c']);
+    expect(
+      view.serviceEntriesForHost('api-4240.partner-240.example.com', 'team-240').map((entry) => entry.name),
+    ).toEqual(['egress-4240']);
+    expect(view.serviceEntriesForHost('shared.example.com', 'shop').map((entry) => entry.name)).toEqual([
+      'shared-a',
+      'shared-b',
+      'shared-c',
+    ]);
   });
 
   it('answers 10,000 lookups in far less time than one scan per lookup would take', () => {

@@ -1,6 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { DEFAULT_SETTINGS, destinationRule, exampleAuto, fakeCluster, ossDemo, serviceEntry } from '../../test/fixtures/service-entries.js';
+import {
+  DEFAULT_SETTINGS,
+  destinationRule,
+  exampleAuto,
+  fakeCluster,
+  ossDemo,
+  serviceEntry,
+} from '../../test/fixtures/service-entries.js';
 import type { DestinationRuleView } from '../istio/destination-rule.js';
 import type { ServiceEntryView } from '../istio/service-entry.js';
 import { undeclaredPortsRule } from '../rules/undeclared-ports.js';
@@ -8,8 +15,10 @@ import { HostIndex } from './host-index.js';
 
 const port = (number: number) => ({ number, name: `p${number}`, protocol: 'TCP' });
 /** A ServiceEntry for example.com (seed 003) named namespace/name, with changes. */
-const entry = (namespace: string, name: string, spec: Record<string, unknown> = {}) => serviceEntry(exampleAuto, { metadata: { namespace, name }, spec });
-const names = (found: readonly { namespace: string; name: string }[]) => found.map(({ namespace, name }) => `${namespace}/${name}`);
+const entry = (namespace: string, name: string, spec: Record<string, unknown> = {}) =>
+  serviceEntry(exampleAuto, { metadata: { namespace, name }, spec });
+const names = (found: readonly { namespace: string; name: string }[]) =>
+  found.map(({ namespace, name }) => `${namespace}/${name}`);
 
 function indexOf(entries: ServiceEntryView[], rules: DestinationRuleView[] = []): HostIndex {
   const index = new HostIndex();
@@ -24,7 +33,12 @@ describe('HostIndex: ServiceEntries', () => {
 
   it.each([
     ['a host two entries declare, from their namespace', 'example.com', 'default', ['default/web']],
-    ['the same host from the namespace that also sees the private entry', 'example.com', 'shop', ['default/web', 'shop/private']],
+    [
+      'the same host from the namespace that also sees the private entry',
+      'example.com',
+      'shop',
+      ['default/web', 'shop/private'],
+    ],
     ['a host in another case, with a root dot', 'API.Example.com.', 'default', ['default/web']],
     ['a host nobody declares', 'missing.example.com', 'default', []],
   ])('finds %s', (_case, host, namespace, expected) => {
@@ -78,24 +92,37 @@ describe('HostIndex.viewFor(entry): the object under review replaces its stored 
   it('UPDATE: lookups see the new version, never the old one', () => {
     const updated = entry('default', 'web', { hosts: ['example.com', 'new.example.com'], ports: [port(8080)] });
     const view = index.viewFor(updated);
-    expect(view.serviceEntriesForHost('example.com', 'default')).toEqual([updated, expect.objectContaining({ name: 'tls' })]);
+    expect(view.serviceEntriesForHost('example.com', 'default')).toEqual([
+      updated,
+      expect.objectContaining({ name: 'tls' }),
+    ]);
     expect(view.serviceEntriesForHost('old.example.com', 'default')).toEqual([]);
     expect(view.serviceEntriesForHost('new.example.com', 'default')).toEqual([updated]);
   });
 
   it('CREATE: the new entry joins the stored ones', () => {
     const created = entry('default', 'api', { hosts: ['old.example.com'] });
-    expect(names(index.viewFor(created).serviceEntriesForHost('old.example.com', 'default'))).toEqual(['default/api', 'default/web']);
+    expect(names(index.viewFor(created).serviceEntriesForHost('old.example.com', 'default'))).toEqual([
+      'default/api',
+      'default/web',
+    ]);
   });
 
   it('the entry under review honours its own exportTo', () => {
     const hidden = entry('default', 'web', { exportTo: ['team-a'] });
-    expect(index.viewFor(hidden).serviceEntriesForHost('example.com', 'default')).toEqual([expect.objectContaining({ name: 'tls' })]);
-    expect(index.viewFor(hidden).serviceEntriesForHost('example.com', 'team-a')).toEqual([hidden, expect.objectContaining({ name: 'tls' })]);
+    expect(index.viewFor(hidden).serviceEntriesForHost('example.com', 'default')).toEqual([
+      expect.objectContaining({ name: 'tls' }),
+    ]);
+    expect(index.viewFor(hidden).serviceEntriesForHost('example.com', 'team-a')).toEqual([
+      hidden,
+      expect.objectContaining({ name: 'tls' }),
+    ]);
   });
 
   it('the view does not change the index', () => {
-    index.viewFor(entry('default', 'web', { hosts: ['new.example.com'] })).serviceEntriesForHost('new.example.com', 'default');
+    index
+      .viewFor(entry('default', 'web', { hosts: ['new.example.com'] }))
+      .serviceEntriesForHost('new.example.com', 'default');
     expect(index.viewFor().serviceEntriesForHost('old.example.com', 'default')).toEqual([stored]);
   });
 
@@ -114,14 +141,43 @@ describe('HostIndex: DestinationRules', () => {
   const wildcard = destinationRule({ metadata: { name: 'aliyuncs' }, spec: { host: '*.aliyuncs.com' } });
   const everything = destinationRule({ metadata: { name: 'all', namespace: 'istio-system' }, spec: { host: '*' } });
   const privateRule = destinationRule({ metadata: { name: 'private', namespace: 'shop' }, spec: { exportTo: ['.'] } });
-  const index = indexOf([], [everything, privateRule, wildcard, seed, destinationRule({ metadata: { name: 'no-host' }, spec: { host: undefined } })]);
+  const index = indexOf(
+    [],
+    [
+      everything,
+      privateRule,
+      wildcard,
+      seed,
+      destinationRule({ metadata: { name: 'no-host' }, spec: { host: undefined } }),
+    ],
+  );
 
   it.each([
-    ['exact rules first, then wildcards from the most specific', 'oss-cn-shanghai.aliyuncs.com', 'external', ['external/com.aliyuncs.oss-cn-shanghai', 'external/aliyuncs', 'istio-system/all']],
+    [
+      'exact rules first, then wildcards from the most specific',
+      'oss-cn-shanghai.aliyuncs.com',
+      'external',
+      ['external/com.aliyuncs.oss-cn-shanghai', 'external/aliyuncs', 'istio-system/all'],
+    ],
     // Rules for the same host keep the order they were stored in.
-    ['rules exported only to their namespace, from there', 'oss-cn-shanghai.aliyuncs.com', 'shop', ['shop/private', 'external/com.aliyuncs.oss-cn-shanghai', 'external/aliyuncs', 'istio-system/all']],
-    ['every rule whatever its exportTo, without a namespace', 'oss-cn-shanghai.aliyuncs.com', undefined, ['shop/private', 'external/com.aliyuncs.oss-cn-shanghai', 'external/aliyuncs', 'istio-system/all']],
-    ['another host under the wildcard', 'OSS-cn-beijing.aliyuncs.com', 'external', ['external/aliyuncs', 'istio-system/all']],
+    [
+      'rules exported only to their namespace, from there',
+      'oss-cn-shanghai.aliyuncs.com',
+      'shop',
+      ['shop/private', 'external/com.aliyuncs.oss-cn-shanghai', 'external/aliyuncs', 'istio-system/all'],
+    ],
+    [
+      'every rule whatever its exportTo, without a namespace',
+      'oss-cn-shanghai.aliyuncs.com',
+      undefined,
+      ['shop/private', 'external/com.aliyuncs.oss-cn-shanghai', 'external/aliyuncs', 'istio-system/all'],
+    ],
+    [
+      'another host under the wildcard',
+      'OSS-cn-beijing.aliyuncs.com',
+      'external',
+      ['external/aliyuncs', 'istio-system/all'],
+    ],
     ['a host only `*` covers', 'example.com', 'external', ['istio-system/all']],
   ])('finds %s', (_case, host, namespace, expected) => {
     expect(names(index.viewFor().destinationRulesForHost(host, namespace))).toEqual(expected);
@@ -133,13 +189,16 @@ describe('HostIndex: DestinationRules', () => {
     changing.deleteDestinationRule('external', 'aliyuncs');
     const view = changing.viewFor();
     expect(view.destinationRulesForHost('oss-cn-shanghai.aliyuncs.com', 'external')).toEqual([]);
-    expect(names(view.destinationRulesForHost('oss-cn-beijing.aliyuncs.com', 'external'))).toEqual(['external/com.aliyuncs.oss-cn-shanghai']);
+    expect(names(view.destinationRulesForHost('oss-cn-beijing.aliyuncs.com', 'external'))).toEqual([
+      'external/com.aliyuncs.oss-cn-shanghai',
+    ]);
     expect(changing.destinationRuleCount).toBe(1);
   });
 
   it('keeps a rule without a host for iteration, but it applies to nothing', () => {
     expect(names([...index.destinationRules()])).toContain('external/no-host');
-    for (const host of ['', 'example.com']) expect(names(index.viewFor().destinationRulesForHost(host))).not.toContain('external/no-host');
+    for (const host of ['', 'example.com'])
+      expect(names(index.viewFor().destinationRulesForHost(host))).not.toContain('external/no-host');
   });
 });
 
@@ -150,14 +209,26 @@ describe('HostIndex agrees with a plain scan of the same objects (property)', ()
   const seArb = fc.record({
     namespace: fc.constantFrom(...namespaces),
     name: fc.constantFrom('a', 'b', 'c'),
-    hosts: fc.subarray(hosts.filter((host) => host !== '*'), { minLength: 1 }),
+    hosts: fc.subarray(
+      hosts.filter((host) => host !== '*'),
+      { minLength: 1 },
+    ),
     exportTo,
   });
-  const drArb = fc.record({ namespace: fc.constantFrom(...namespaces), name: fc.constantFrom('a', 'b'), host: fc.constantFrom(...hosts), exportTo });
+  const drArb = fc.record({
+    namespace: fc.constantFrom(...namespaces),
+    name: fc.constantFrom('a', 'b'),
+    host: fc.constantFrom(...hosts),
+    exportTo,
+  });
   const operation = fc.oneof(
     seArb.map((se) => ({ kind: 'upsert-se' as const, se })),
     drArb.map((dr) => ({ kind: 'upsert-dr' as const, dr })),
-    fc.record({ kind: fc.constantFrom('delete-se' as const, 'delete-dr' as const), namespace: fc.constantFrom(...namespaces), name: fc.constantFrom('a', 'b') }),
+    fc.record({
+      kind: fc.constantFrom('delete-se' as const, 'delete-dr' as const),
+      namespace: fc.constantFrom(...namespaces),
+      name: fc.constantFrom('a', 'b'),
+    }),
   );
 
   it('after any sequence of upserts and deletes', () => {
@@ -172,7 +243,10 @@ describe('HostIndex agrees with a plain scan of the same objects (property)', ()
             index.upsertServiceEntry(view);
             entries.set(`${op.se.namespace}/${op.se.name}`, view);
           } else if (op.kind === 'upsert-dr') {
-            const view = destinationRule({ metadata: { namespace: op.dr.namespace, name: op.dr.name }, spec: { host: op.dr.host, exportTo: op.dr.exportTo } });
+            const view = destinationRule({
+              metadata: { namespace: op.dr.namespace, name: op.dr.name },
+              spec: { host: op.dr.host, exportTo: op.dr.exportTo },
+            });
             index.upsertDestinationRule(view);
             rules.set(`${op.dr.namespace}/${op.dr.name}`, view);
           } else if (op.kind === 'delete-se') {
@@ -188,8 +262,13 @@ describe('HostIndex agrees with a plain scan of the same objects (property)', ()
         const sorted = (found: readonly { namespace: string; name: string }[]) => names(found).sort();
         for (const host of [...hosts, 'www.example.com']) {
           for (const namespace of [...namespaces, undefined]) {
-            if (namespace !== undefined) expect(sorted(view.serviceEntriesForHost(host, namespace))).toEqual(sorted(scan.serviceEntriesForHost(host, namespace)));
-            expect(sorted(view.destinationRulesForHost(host, namespace))).toEqual(sorted(scan.destinationRulesForHost(host, namespace)));
+            if (namespace !== undefined)
+              expect(sorted(view.serviceEntriesForHost(host, namespace))).toEqual(
+                sorted(scan.serviceEntriesForHost(host, namespace)),
+              );
+            expect(sorted(view.destinationRulesForHost(host, namespace))).toEqual(
+              sorted(scan.destinationRulesForHost(host, namespace)),
+            );
           }
         }
         expect(index.size).toBe(entries.size + rules.size);
@@ -200,7 +279,10 @@ describe('HostIndex agrees with a plain scan of the same objects (property)', ()
 
 describe('undeclared-ports over a HostIndex view', () => {
   it('unions the ports of every visible entry for the host', () => {
-    const index = indexOf([entry('default', 'web', { ports: [port(80)] }), entry('team-a', 'tls', { ports: [port(443)], exportTo: ['default'] })]);
+    const index = indexOf([
+      entry('default', 'web', { ports: [port(80)] }),
+      entry('team-a', 'tls', { ports: [port(443)], exportTo: ['default'] }),
+    ]);
     const reviewed = entry('default', 'external-auto');
     expect(undeclaredPortsRule(reviewed, { settings: DEFAULT_SETTINGS, cluster: index.viewFor(reviewed) })).toEqual([]);
   });
@@ -221,8 +303,16 @@ describe('HostIndex.hostsWithUndeclaredPorts', () => {
     ['seed oss: 80 and 443 declared: 0', [complete], 0],
     ['seed example.com: 9444 only: 1', [entry('default', 'external-auto')], 1],
     ['one host, two incomplete entries: counted once: 1', [entry('default', 'a'), entry('shop', 'b')], 1],
-    ['two entries complete each other: 0', [entry('default', 'a', { ports: [port(80)] }), entry('default', 'b', { ports: [port(443)] })], 0],
-    ['completing entry not visible: still undeclared: 1', [entry('default', 'a', { ports: [port(80)] }), entry('shop', 'b', { ports: [port(443)], exportTo: ['.'] })], 1],
+    [
+      'two entries complete each other: 0',
+      [entry('default', 'a', { ports: [port(80)] }), entry('default', 'b', { ports: [port(443)] })],
+      0,
+    ],
+    [
+      'completing entry not visible: still undeclared: 1',
+      [entry('default', 'a', { ports: [port(80)] }), entry('shop', 'b', { ports: [port(443)], exportTo: ['.'] })],
+      1,
+    ],
     ['two hosts, both incomplete: 2', [entry('default', 'a', { hosts: ['example.com', 'api.example.com'] })], 2],
     ['not auto-allocated: resolution NONE: 0', [entry('default', 'a', { resolution: 'NONE' })], 0],
     ['wildcard hosts are not auto-allocated: 0', [entry('default', 'a', { hosts: ['*.example.com'] })], 0],
@@ -235,7 +325,10 @@ describe('HostIndex.hostsWithUndeclaredPorts', () => {
     expect(index.hostsWithUndeclaredPorts(DEFAULT_SETTINGS)).toBe(1);
     // Stored views are immutable by contract; editing one in place shows the count comes from the cache.
     const [stored] = [...index.serviceEntries()];
-    stored?.ports.push({ number: 80, protocol: 'TCP', name: 'p80', path: 'spec.ports[1]' }, { number: 443, protocol: 'TCP', name: 'p443', path: 'spec.ports[2]' });
+    stored?.ports.push(
+      { number: 80, protocol: 'TCP', name: 'p80', path: 'spec.ports[1]' },
+      { number: 443, protocol: 'TCP', name: 'p443', path: 'spec.ports[2]' },
+    );
     expect(index.hostsWithUndeclaredPorts(DEFAULT_SETTINGS)).toBe(1);
     index.deleteServiceEntry('default', 'a');
     index.upsertServiceEntry(entry('default', 'a'));

@@ -5,7 +5,17 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { Agent, request } from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
-import { KubeApiError, pathOf, safeJson, statusError, toKubeApiError, toListPage, type KubeApi, type WatchCallbacks, type WatchHandle } from './kube-api.js';
+import {
+  KubeApiError,
+  pathOf,
+  safeJson,
+  statusError,
+  toKubeApiError,
+  toListPage,
+  type KubeApi,
+  type WatchCallbacks,
+  type WatchHandle,
+} from './kube-api.js';
 
 export interface HttpsApiOptions {
   /** https://host:port */
@@ -41,7 +51,8 @@ export function httpsApi(options: HttpsApiOptions): KubeApi {
   };
   const bearer = (): string => {
     const now = Date.now();
-    if (!token || now - token.readAt > tokenTtlMs) token = { value: readFileSync(options.tokenFile, 'utf8').trim(), readAt: now };
+    if (!token || now - token.readAt > tokenTtlMs)
+      token = { value: readFileSync(options.tokenFile, 'utf8').trim(), readAt: now };
     return token.value;
   };
   const urlFor = (path: string, query: Record<string, string | number | boolean | undefined>): URL => {
@@ -99,13 +110,19 @@ export function httpsApi(options: HttpsApiOptions): KubeApi {
         req?.destroy();
         callbacks.onEnd(error);
       };
-      const connectTimer = setTimeout(() => end(new KubeApiError(`${what}: no response within ${connectTimeoutMs} ms`)), connectTimeoutMs);
+      const connectTimer = setTimeout(
+        () => end(new KubeApiError(`${what}: no response within ${connectTimeoutMs} ms`)),
+        connectTimeoutMs,
+      );
       try {
-        req = request(urlFor(pathOf(resource), { watch: true, resourceVersion, allowWatchBookmarks: true, timeoutSeconds }), {
-          method: 'GET',
-          agent: agentFor(),
-          headers: headers(),
-        });
+        req = request(
+          urlFor(pathOf(resource), { watch: true, resourceVersion, allowWatchBookmarks: true, timeoutSeconds }),
+          {
+            method: 'GET',
+            agent: agentFor(),
+            headers: headers(),
+          },
+        );
       } catch (error) {
         queueMicrotask(() => end(toKubeApiError(error, what)));
         return { abort: () => void (settled = true) };

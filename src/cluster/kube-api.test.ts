@@ -45,7 +45,9 @@ beforeAll(async () => {
   caPem = ca.certPem;
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromOptions({
-    clusters: [{ name: 'test', server: serverUrl, caData: Buffer.from(ca.certPem).toString('base64'), skipTLSVerify: false }],
+    clusters: [
+      { name: 'test', server: serverUrl, caData: Buffer.from(ca.certPem).toString('base64'), skipTLSVerify: false },
+    ],
     users: [{ name: 'test', token: TOKEN }],
     contexts: [{ name: 'test', cluster: 'test', user: 'test' }],
     currentContext: 'test',
@@ -74,7 +76,11 @@ function collectWatch(api: KubeApi, options: { resourceVersion?: string; connect
   const result = { opened: false, ended: false, error: undefined as KubeApiError | undefined, events };
   const handle = api.watch(
     SE,
-    { resourceVersion: options.resourceVersion ?? '7', timeoutSeconds: 300, connectTimeoutMs: options.connectTimeoutMs ?? 5_000 },
+    {
+      resourceVersion: options.resourceVersion ?? '7',
+      timeoutSeconds: 300,
+      connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+    },
     {
       onOpen: () => (result.opened = true),
       onEvent: (event) => events.push(event),
@@ -94,128 +100,147 @@ describe.each(['client-node', 'node:https'])('%s transport', (name) => {
     api = transports[name] as KubeApi;
   });
 
-describe('list', () => {
-  it('asks for one page with the bearer token and reads items, resourceVersion and continue', async () => {
-    handler = (_request, response) =>
-      json(response, 200, { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntryList', metadata: { resourceVersion: '42', continue: 'next-page' }, items: [{ metadata: { name: 'a' } }] });
-    const page = await api.list(SE, { limit: 2, continue: 'this-page', timeoutMs: 5_000 });
-    expect(page).toEqual({ items: [{ metadata: { name: 'a' } }], resourceVersion: '42', continue: 'next-page' });
-    const request = seen.at(-1);
-    expect(request?.url.pathname).toBe('/apis/networking.istio.io/v1/serviceentries');
-    expect(request?.url.searchParams.get('limit')).toBe('2');
-    expect(request?.url.searchParams.get('continue')).toBe('this-page');
-    expect(request?.authorization).toBe(`Bearer ${TOKEN}`);
-  });
-
-  it('turns a Status into a KubeApiError with the status code and message, and no credentials', async () => {
-    handler = (_request, response) =>
-      json(response, 404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', code: 404 });
-    const error = await api.list(SE, { limit: 500, timeoutMs: 5_000 }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(KubeApiError);
-    expect(error).toMatchObject({ status: 404, message: 'list serviceentries: HTTP 404 the server could not find the requested resource' });
-    expect(String((error as Error).message)).not.toContain(TOKEN);
-  });
-
-  it('gives up on a page after its timeout', async () => {
-    handler = () => undefined; // never answers
-    const started = Date.now();
-    const error = await api.list(SE, { limit: 500, timeoutMs: 300 }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(KubeApiError);
-    expect((error as KubeApiError).status).toBeUndefined();
-    expect(Date.now() - started).toBeLessThan(3_000);
-  });
-});
-
-describe('watch', () => {
-  it('opens, streams events line by line, and ends without error when the server closes', async () => {
-    let response: ServerResponse | undefined;
-    handler = (_request, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.write(JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'a', resourceVersion: '8' } } }) + '\n');
-      response = res;
-    };
-    const { result } = collectWatch(api, { resourceVersion: '7' });
-    await waitFor(() => result.events.length === 1, 'first event');
-    expect(result.opened).toBe(true);
-    const query = seen.at(-1)?.url.searchParams;
-    expect(query?.get('watch')).toBe('true');
-    expect(query?.get('resourceVersion')).toBe('7');
-    expect(query?.get('allowWatchBookmarks')).toBe('true');
-    expect(query?.get('timeoutSeconds')).toBe('300');
-    response?.write(JSON.stringify({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '9' } } }) + '\n');
-    await waitFor(() => result.events.length === 2, 'bookmark');
-    response?.end();
-    await waitFor(() => result.ended, 'end');
-    expect(result.error).toBeUndefined();
-    expect(result.events.map((event) => event.type)).toEqual(['ADDED', 'BOOKMARK']);
-  });
-
-  it('reports a refused watch with its status and without opening', async () => {
-    handler = (_request, response) => json(response, 403, { kind: 'Status', code: 403, message: 'forbidden' });
-    const { result } = collectWatch(api);
-    await waitFor(() => result.ended, 'end');
-    expect(result.opened).toBe(false);
-    expect(result.error?.status).toBe(403);
-  });
-
-  it('gives up when the server does not answer within the connect timeout', async () => {
-    handler = () => undefined;
-    const { result } = collectWatch(api, { connectTimeoutMs: 200 });
-    await waitFor(() => result.ended, 'end', 3_000);
-    expect(result.opened).toBe(false);
-    expect(result.error?.message).toMatch(/no response within 200 ms/);
-  });
-
-  it('reports a broken connection as an error', async () => {
-    handler = (_request, response) => {
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.write('\n');
-      setTimeout(() => response.socket?.destroy(), 50);
-    };
-    const { result } = collectWatch(api);
-    await waitFor(() => result.ended, 'end');
-    expect(result.opened).toBe(true);
-    expect(result.error).toBeInstanceOf(KubeApiError);
-  });
-
-  it('stops on abort() without calling onEnd, and closes the connection', async () => {
-    let closed = false;
-    handler = (_request, response) => {
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.write('\n');
-      response.on('close', () => (closed = true));
-    };
-    const { result, handle } = collectWatch(api);
-    await waitFor(() => result.opened, 'open');
-    handle.abort();
-    await waitFor(() => closed, 'server saw the close');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(result.ended).toBe(false);
-  });
-
-  it('reports a refused connection', async () => {
-    let refused: KubeApi;
-    if (name === 'client-node') {
-      const kubeConfig = new KubeConfig();
-      kubeConfig.loadFromOptions({
-        clusters: [{ name: 'x', server: 'https://127.0.0.1:1', skipTLSVerify: true }],
-        users: [{ name: 'x', token: TOKEN }],
-        contexts: [{ name: 'x', cluster: 'x', user: 'x' }],
-        currentContext: 'x',
-      });
-      refused = clientNodeApi(kubeConfig);
-    } else {
-      refused = httpsApi({ server: 'https://127.0.0.1:1', caFile: join(tokenFile, '..', 'ca.crt'), tokenFile });
-    }
-    const error = await refused.list(SE, { limit: 1, timeoutMs: 2_000 }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(KubeApiError);
-    expect((error as KubeApiError).message).toMatch(/ECONNREFUSED/);
-    const ended = await new Promise<KubeApiError | undefined>((resolve) => {
-      refused.watch(SE, { resourceVersion: '1', timeoutSeconds: 60, connectTimeoutMs: 2_000 }, { onOpen: () => undefined, onEvent: () => undefined, onEnd: resolve });
+  describe('list', () => {
+    it('asks for one page with the bearer token and reads items, resourceVersion and continue', async () => {
+      handler = (_request, response) =>
+        json(response, 200, {
+          apiVersion: 'networking.istio.io/v1',
+          kind: 'ServiceEntryList',
+          metadata: { resourceVersion: '42', continue: 'next-page' },
+          items: [{ metadata: { name: 'a' } }],
+        });
+      const page = await api.list(SE, { limit: 2, continue: 'this-page', timeoutMs: 5_000 });
+      expect(page).toEqual({ items: [{ metadata: { name: 'a' } }], resourceVersion: '42', continue: 'next-page' });
+      const request = seen.at(-1);
+      expect(request?.url.pathname).toBe('/apis/networking.istio.io/v1/serviceentries');
+      expect(request?.url.searchParams.get('limit')).toBe('2');
+      expect(request?.url.searchParams.get('continue')).toBe('this-page');
+      expect(request?.authorization).toBe(`Bearer ${TOKEN}`);
     });
-    expect(ended?.message).toMatch(/ECONNREFUSED/);
+
+    it('turns a Status into a KubeApiError with the status code and message, and no credentials', async () => {
+      handler = (_request, response) =>
+        json(response, 404, {
+          kind: 'Status',
+          apiVersion: 'v1',
+          status: 'Failure',
+          message: 'the server could not find the requested resource',
+          reason: 'NotFound',
+          code: 404,
+        });
+      const error = await api.list(SE, { limit: 500, timeoutMs: 5_000 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KubeApiError);
+      expect(error).toMatchObject({
+        status: 404,
+        message: 'list serviceentries: HTTP 404 the server could not find the requested resource',
+      });
+      expect(String((error as Error).message)).not.toContain(TOKEN);
+    });
+
+    it('gives up on a page after its timeout', async () => {
+      handler = () => undefined; // never answers
+      const started = Date.now();
+      const error = await api.list(SE, { limit: 500, timeoutMs: 300 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KubeApiError);
+      expect((error as KubeApiError).status).toBeUndefined();
+      expect(Date.now() - started).toBeLessThan(3_000);
+    });
   });
-});
+
+  describe('watch', () => {
+    it('opens, streams events line by line, and ends without error when the server closes', async () => {
+      let response: ServerResponse | undefined;
+      handler = (_request, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'a', resourceVersion: '8' } } }) + '\n');
+        response = res;
+      };
+      const { result } = collectWatch(api, { resourceVersion: '7' });
+      await waitFor(() => result.events.length === 1, 'first event');
+      expect(result.opened).toBe(true);
+      const query = seen.at(-1)?.url.searchParams;
+      expect(query?.get('watch')).toBe('true');
+      expect(query?.get('resourceVersion')).toBe('7');
+      expect(query?.get('allowWatchBookmarks')).toBe('true');
+      expect(query?.get('timeoutSeconds')).toBe('300');
+      response?.write(JSON.stringify({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '9' } } }) + '\n');
+      await waitFor(() => result.events.length === 2, 'bookmark');
+      response?.end();
+      await waitFor(() => result.ended, 'end');
+      expect(result.error).toBeUndefined();
+      expect(result.events.map((event) => event.type)).toEqual(['ADDED', 'BOOKMARK']);
+    });
+
+    it('reports a refused watch with its status and without opening', async () => {
+      handler = (_request, response) => json(response, 403, { kind: 'Status', code: 403, message: 'forbidden' });
+      const { result } = collectWatch(api);
+      await waitFor(() => result.ended, 'end');
+      expect(result.opened).toBe(false);
+      expect(result.error?.status).toBe(403);
+    });
+
+    it('gives up when the server does not answer within the connect timeout', async () => {
+      handler = () => undefined;
+      const { result } = collectWatch(api, { connectTimeoutMs: 200 });
+      await waitFor(() => result.ended, 'end', 3_000);
+      expect(result.opened).toBe(false);
+      expect(result.error?.message).toMatch(/no response within 200 ms/);
+    });
+
+    it('reports a broken connection as an error', async () => {
+      handler = (_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.write('\n');
+        setTimeout(() => response.socket?.destroy(), 50);
+      };
+      const { result } = collectWatch(api);
+      await waitFor(() => result.ended, 'end');
+      expect(result.opened).toBe(true);
+      expect(result.error).toBeInstanceOf(KubeApiError);
+    });
+
+    it('stops on abort() without calling onEnd, and closes the connection', async () => {
+      let closed = false;
+      handler = (_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.write('\n');
+        response.on('close', () => (closed = true));
+      };
+      const { result, handle } = collectWatch(api);
+      await waitFor(() => result.opened, 'open');
+      handle.abort();
+      await waitFor(() => closed, 'server saw the close');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(result.ended).toBe(false);
+    });
+
+    it('reports a refused connection', async () => {
+      let refused: KubeApi;
+      if (name === 'client-node') {
+        const kubeConfig = new KubeConfig();
+        kubeConfig.loadFromOptions({
+          clusters: [{ name: 'x', server: 'https://127.0.0.1:1', skipTLSVerify: true }],
+          users: [{ name: 'x', token: TOKEN }],
+          contexts: [{ name: 'x', cluster: 'x', user: 'x' }],
+          currentContext: 'x',
+        });
+        refused = clientNodeApi(kubeConfig);
+      } else {
+        refused = httpsApi({ server: 'https://127.0.0.1:1', caFile: join(tokenFile, '..', 'ca.crt'), tokenFile });
+      }
+      const error = await refused.list(SE, { limit: 1, timeoutMs: 2_000 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KubeApiError);
+      expect((error as KubeApiError).message).toMatch(/ECONNREFUSED/);
+      const ended = await new Promise<KubeApiError | undefined>((resolve) => {
+        refused.watch(
+          SE,
+          { resourceVersion: '1', timeoutSeconds: 60, connectTimeoutMs: 2_000 },
+          { onOpen: () => undefined, onEvent: () => undefined, onEnd: resolve },
+        );
+      });
+      expect(ended?.message).toMatch(/ECONNREFUSED/);
+    });
+  });
 });
 
 describe('node:https transport', () => {

@@ -68,8 +68,10 @@ export class KubeApiError extends Error {
 }
 
 type Dict = Record<string, unknown>;
-export const isDict = (value: unknown): value is Dict => typeof value === 'object' && value !== null && !Array.isArray(value);
-export const textOf = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+export const isDict = (value: unknown): value is Dict =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+export const textOf = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : undefined;
 
 /** A list response body reduced to a page. */
 export function toListPage(body: unknown): ListPage {

@@ -36,26 +36,43 @@ function serviceAccount(): string {
 
 describe('loadClusterConfig', () => {
   it('uses the ServiceAccount inside a pod', async () => {
-    const config = await loadClusterConfig({ KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443', HOME: dir() }, { serviceAccountDir: serviceAccount() });
-    expect(config).toMatchObject({ kind: 'in-cluster', source: 'in-cluster', server: 'https://10.0.0.1:443', context: 'in-cluster' });
+    const config = await loadClusterConfig(
+      { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443', HOME: dir() },
+      { serviceAccountDir: serviceAccount() },
+    );
+    expect(config).toMatchObject({
+      kind: 'in-cluster',
+      source: 'in-cluster',
+      server: 'https://10.0.0.1:443',
+      context: 'in-cluster',
+    });
     expect(config?.kind === 'in-cluster' && config.tokenFile).toMatch(/token$/);
   });
 
   it('brackets an IPv6 service host', async () => {
-    expect((await loadClusterConfig({ KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' }, { serviceAccountDir: serviceAccount() }))?.server).toBe(
-      'https://[fd00::1]:6443',
-    );
+    expect(
+      (
+        await loadClusterConfig(
+          { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' },
+          { serviceAccountDir: serviceAccount() },
+        )
+      )?.server,
+    ).toBe('https://[fd00::1]:6443');
   });
 
   it('ignores KUBERNETES_SERVICE_HOST without a mounted token', async () => {
-    expect(await loadClusterConfig({ KUBERNETES_SERVICE_HOST: '10.0.0.1', HOME: dir() }, { serviceAccountDir: dir() })).toBeUndefined();
+    expect(
+      await loadClusterConfig({ KUBERNETES_SERVICE_HOST: '10.0.0.1', HOME: dir() }, { serviceAccountDir: dir() }),
+    ).toBeUndefined();
   });
 
   it('reads KUBECONFIG, the first file setting the current context', async () => {
     const d = dir();
     writeFileSync(join(d, 'a'), kubeconfig([{ name: 'a', server: 'https://a.example:6443' }], 'a'));
     writeFileSync(join(d, 'b'), kubeconfig([{ name: 'b', server: 'https://b.example:6443' }], 'b'));
-    const config = await loadClusterConfig({ KUBECONFIG: [join(d, 'missing'), join(d, 'a'), join(d, 'b')].join(delimiter) });
+    const config = await loadClusterConfig({
+      KUBECONFIG: [join(d, 'missing'), join(d, 'a'), join(d, 'b')].join(delimiter),
+    });
     expect(config).toMatchObject({ server: 'https://a.example:6443', context: 'a' });
     expect(config?.source).toBe([join(d, 'a'), join(d, 'b')].join(delimiter));
   });
@@ -64,14 +81,31 @@ describe('loadClusterConfig', () => {
     const d = dir();
     writeFileSync(join(d, 'config'), kubeconfig([{ name: 'a', server: 'https://a.example' }], 'a'));
     const env = { KUBECONFIG: join(d, 'config'), KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' };
-    expect(await loadClusterConfig(env, { serviceAccountDir: serviceAccount() })).toMatchObject({ kind: 'kubeconfig', server: 'https://a.example' });
+    expect(await loadClusterConfig(env, { serviceAccountDir: serviceAccount() })).toMatchObject({
+      kind: 'kubeconfig',
+      server: 'https://a.example',
+    });
   });
 
   it('selects an explicit context, and rejects an unknown one', async () => {
     const d = dir();
-    writeFileSync(join(d, 'config'), kubeconfig([{ name: 'a', server: 'https://a.example' }, { name: 'b', server: 'https://b.example' }], 'a'));
-    expect(await loadClusterConfig({ KUBECONFIG: join(d, 'config') }, { context: 'b' })).toMatchObject({ server: 'https://b.example', context: 'b' });
-    await expect(loadClusterConfig({ KUBECONFIG: join(d, 'config') }, { context: 'c' })).rejects.toThrow(/no context "c"/);
+    writeFileSync(
+      join(d, 'config'),
+      kubeconfig(
+        [
+          { name: 'a', server: 'https://a.example' },
+          { name: 'b', server: 'https://b.example' },
+        ],
+        'a',
+      ),
+    );
+    expect(await loadClusterConfig({ KUBECONFIG: join(d, 'config') }, { context: 'b' })).toMatchObject({
+      server: 'https://b.example',
+      context: 'b',
+    });
+    await expect(loadClusterConfig({ KUBECONFIG: join(d, 'config') }, { context: 'c' })).rejects.toThrow(
+      /no context "c"/,
+    );
   });
 
   it('falls back to ~/.kube/config, and to nothing', async () => {
@@ -79,7 +113,10 @@ describe('loadClusterConfig', () => {
     expect(await loadClusterConfig({ HOME: home })).toBeUndefined();
     expect(await loadClusterConfig({})).toBeUndefined();
     mkdirSync(join(home, '.kube'));
-    writeFileSync(join(home, '.kube', 'config'), kubeconfig([{ name: 'home', server: 'https://home.example' }], 'home'));
+    writeFileSync(
+      join(home, '.kube', 'config'),
+      kubeconfig([{ name: 'home', server: 'https://home.example' }], 'home'),
+    );
     expect(await loadClusterConfig({ HOME: home })).toMatchObject({ server: 'https://home.example', context: 'home' });
   });
 

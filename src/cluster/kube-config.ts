@@ -45,7 +45,10 @@ export class ClusterConfigError extends Error {
  * context or a kubeconfig without a usable cluster throws ClusterConfigError: an explicit setting that cannot
  * work is a startup error, not "no cluster".
  */
-export async function loadClusterConfig(env: Env, options: ClusterConfigOptions = {}): Promise<ClusterConfig | undefined> {
+export async function loadClusterConfig(
+  env: Env,
+  options: ClusterConfigOptions = {},
+): Promise<ClusterConfig | undefined> {
   const listed = (env.KUBECONFIG ?? '').split(delimiter).filter((path) => path.trim() !== '');
   if (listed.length > 0) {
     const files = listed.filter((path) => existsSync(path));
@@ -55,7 +58,8 @@ export async function loadClusterConfig(env: Env, options: ClusterConfigOptions 
 
   const saDir = options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
   const host = env.KUBERNETES_SERVICE_HOST?.trim();
-  if (host && existsSync(join(saDir, 'token'))) return inCluster(host, env.KUBERNETES_SERVICE_PORT?.trim() || '443', saDir);
+  if (host && existsSync(join(saDir, 'token')))
+    return inCluster(host, env.KUBERNETES_SERVICE_PORT?.trim() || '443', saDir);
 
   const home = env.HOME?.trim() || env.USERPROFILE?.trim();
   const defaultFile = home ? join(home, '.kube', 'config') : undefined;
@@ -67,7 +71,14 @@ export async function loadClusterConfig(env: Env, options: ClusterConfigOptions 
 function inCluster(host: string, port: string, saDir: string): ClusterConfig {
   // The API server's Service is always TLS (client-node's plain-HTTP special case for 8080 is a leftover).
   const server = `https://${isIPv6(host) ? `[${host}]` : host}:${port}`;
-  return { kind: 'in-cluster', source: 'in-cluster', server, context: 'in-cluster', caFile: join(saDir, 'ca.crt'), tokenFile: join(saDir, 'token') };
+  return {
+    kind: 'in-cluster',
+    source: 'in-cluster',
+    server,
+    context: 'in-cluster',
+    caFile: join(saDir, 'ca.crt'),
+    tokenFile: join(saDir, 'token'),
+  };
 }
 
 async function kubeConfigClass(): Promise<typeof KubeConfig> {
@@ -94,10 +105,12 @@ function fromFiles(files: string[], context: string | undefined, KubeConfigClass
         // As kubectl merges: the first file to name a cluster, user or context wins; later ones only add.
         const more = new KubeConfigClass();
         more.loadFromFile(file);
-        for (const cluster of more.getClusters()) if (!kubeConfig.getCluster(cluster.name)) kubeConfig.addCluster(cluster);
+        for (const cluster of more.getClusters())
+          if (!kubeConfig.getCluster(cluster.name)) kubeConfig.addCluster(cluster);
         for (const user of more.getUsers()) if (!kubeConfig.getUser(user.name)) kubeConfig.addUser(user);
         for (const ctx of more.getContexts()) if (!kubeConfig.getContextObject(ctx.name)) kubeConfig.addContext(ctx);
-        if (!kubeConfig.getCurrentContext() && more.getCurrentContext()) kubeConfig.setCurrentContext(more.getCurrentContext());
+        if (!kubeConfig.getCurrentContext() && more.getCurrentContext())
+          kubeConfig.setCurrentContext(more.getCurrentContext());
       }
     } catch (error) {
       // First line only: YAML parse errors go on to quote the lines around the problem, which may hold a token.
@@ -106,13 +119,16 @@ function fromFiles(files: string[], context: string | undefined, KubeConfigClass
     }
   }
   if (context !== undefined) {
-    if (!kubeConfig.getContextObject(context)) throw new ClusterConfigError(`kubeconfig ${files.join(delimiter)}: no context "${context}"`);
+    if (!kubeConfig.getContextObject(context))
+      throw new ClusterConfigError(`kubeconfig ${files.join(delimiter)}: no context "${context}"`);
     kubeConfig.setCurrentContext(context);
   }
   const current = kubeConfig.getCurrentContext();
   const cluster = kubeConfig.getCurrentCluster();
   if (!current || !cluster?.server) {
-    throw new ClusterConfigError(`kubeconfig ${files.join(delimiter)}: ${current ? `context "${current}" names no cluster with a server` : 'no current-context'}`);
+    throw new ClusterConfigError(
+      `kubeconfig ${files.join(delimiter)}: ${current ? `context "${current}" names no cluster with a server` : 'no current-context'}`,
+    );
   }
   return { kind: 'kubeconfig', kubeConfig, source: files.join(delimiter), server: cluster.server, context: current };
 }

@@ -15,47 +15,75 @@ afterEach(() => {
 });
 
 function setup(api = new FakeKubeApi()) {
-  const watcher = new ClusterWatcher({ api, logger: captureLog().logger, backoff: { initialMs: 5, maxMs: 10 }, minWatchMs: 0 });
+  const watcher = new ClusterWatcher({
+    api,
+    logger: captureLog().logger,
+    backoff: { initialMs: 5, maxMs: 10 },
+    minWatchMs: 0,
+  });
   watchers.push(watcher);
   return { api, watcher };
 }
 
 /** An auto-allocated host (DNS, no addresses) declaring only 9444: 80 and 443 are undeclared. */
-const trap = serviceEntryObject('default', 'trap', { hosts: ['trap.example.com'], resolution: 'DNS', ports: [{ number: 9444, name: 'tcp', protocol: 'TCP' }] });
+const trap = serviceEntryObject('default', 'trap', {
+  hosts: ['trap.example.com'],
+  resolution: 'DNS',
+  ports: [{ number: 9444, name: 'tcp', protocol: 'TCP' }],
+});
 
 describe('readinessOf', () => {
   const at = new Date('2026-01-02T03:04:05.000Z');
 
   it('is not ready before the first sync, with the latest problem', () => {
-    expect(readinessOf({ synced: false, stale: true, problem: 'list serviceentries: HTTP 403 forbidden', absent: [] })).toEqual({
+    expect(
+      readinessOf({ synced: false, stale: true, problem: 'list serviceentries: HTTP 403 forbidden', absent: [] }),
+    ).toEqual({
       ok: false,
-      detail: 'waiting for the first list of serviceentries and destinationrules: list serviceentries: HTTP 403 forbidden',
+      detail:
+        'waiting for the first list of serviceentries and destinationrules: list serviceentries: HTTP 403 forbidden',
     });
   });
 
   it('is ready and says since when once in sync', () => {
-    expect(readinessOf({ synced: true, stale: false, lastSyncTime: at, absent: [] })).toEqual({ ok: true, detail: 'in sync since 2026-01-02T03:04:05.000Z' });
+    expect(readinessOf({ synced: true, stale: false, lastSyncTime: at, absent: [] })).toEqual({
+      ok: true,
+      detail: 'in sync since 2026-01-02T03:04:05.000Z',
+    });
   });
 
   it('stays ready while stale, and says so', () => {
-    expect(readinessOf({ synced: true, stale: true, staleSince: at, problem: 'connect ECONNREFUSED', absent: [] })).toEqual({
+    expect(
+      readinessOf({ synced: true, stale: true, staleSince: at, problem: 'connect ECONNREFUSED', absent: [] }),
+    ).toEqual({
       ok: true,
       detail: 'stale since 2026-01-02T03:04:05.000Z: connect ECONNREFUSED; answering from the last known state',
     });
   });
 
   it('names the kinds whose CRD is missing', () => {
-    expect(readinessOf({ synced: true, stale: false, absent: ['DestinationRule'] }).detail).toBe('in sync; not installed, nothing to index: destinationrules');
+    expect(readinessOf({ synced: true, stale: false, absent: ['DestinationRule'] }).detail).toBe(
+      'in sync; not installed, nothing to index: destinationrules',
+    );
   });
 });
 
 describe('clusterViewFor', () => {
   it('is the object alone before the sync, the whole cluster after, marked stale while the watch is broken', async () => {
     const api = new FakeKubeApi();
-    api.apply('serviceentries', serviceEntryObject('other', 'first', { hosts: ['dup.example.com'], resolution: 'DNS', ports: [{ number: 443, name: 'tls', protocol: 'TLS' }] }));
+    api.apply(
+      'serviceentries',
+      serviceEntryObject('other', 'first', {
+        hosts: ['dup.example.com'],
+        resolution: 'DNS',
+        ports: [{ number: 443, name: 'tls', protocol: 'TLS' }],
+      }),
+    );
     const { watcher } = setup(api);
     const viewFor = clusterViewFor(watcher);
-    const second = toServiceEntryView(serviceEntryObject('default', 'second', { hosts: ['dup.example.com'], resolution: 'DNS' }));
+    const second = toServiceEntryView(
+      serviceEntryObject('default', 'second', { hosts: ['dup.example.com'], resolution: 'DNS' }),
+    );
 
     const before = viewFor(second);
     expect(before.scope).toBe('object');
@@ -65,7 +93,10 @@ describe('clusterViewFor', () => {
     await waitFor(() => watcher.synced && api.openWatches() === 2, 'sync');
     const after = viewFor(second);
     expect(after).toMatchObject({ scope: 'cluster', stale: false });
-    expect(after.serviceEntriesForHost('dup.example.com', 'default').map((entry) => entry.name)).toEqual(['second', 'first']);
+    expect(after.serviceEntriesForHost('dup.example.com', 'default').map((entry) => entry.name)).toEqual([
+      'second',
+      'first',
+    ]);
 
     api.down = true;
     await waitFor(() => watcher.stale, 'stale');

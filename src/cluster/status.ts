@@ -18,20 +18,30 @@ export const READINESS_CHECK = 'cluster-cache';
  * broken), the object alone before that (scope 'object': rules that need to know something is absent stay quiet).
  */
 export function clusterViewFor(watcher: Pick<ClusterWatcher, 'index' | 'synced' | 'stale'>): ClusterViewFor {
-  return (entry) => (watcher.synced ? watcher.index.viewFor(entry, { stale: watcher.stale, scope: 'cluster' }) : objectAtHandView(entry));
+  return (entry) =>
+    watcher.synced ? watcher.index.viewFor(entry, { stale: watcher.stale, scope: 'cluster' }) : objectAtHandView(entry);
 }
 
 const plural: Record<WatchedKind, string> = { ServiceEntry: 'serviceentries', DestinationRule: 'destinationrules' };
 
 /** The /readyz check for a watch state. Pure, for tests. */
 export function readinessOf(state: ClusterWatchState): { ok: boolean; detail: string } {
-  const absent = state.absent.length > 0 ? `; not installed, nothing to index: ${state.absent.map((kind) => plural[kind]).join(', ')}` : '';
+  const absent =
+    state.absent.length > 0
+      ? `; not installed, nothing to index: ${state.absent.map((kind) => plural[kind]).join(', ')}`
+      : '';
   if (!state.synced) {
-    return { ok: false, detail: `waiting for the first list of serviceentries and destinationrules${state.problem ? `: ${state.problem}` : ''}` };
+    return {
+      ok: false,
+      detail: `waiting for the first list of serviceentries and destinationrules${state.problem ? `: ${state.problem}` : ''}`,
+    };
   }
   if (state.stale) {
     const since = state.staleSince ? ` since ${state.staleSince.toISOString()}` : '';
-    return { ok: true, detail: `stale${since}: ${state.problem ?? 'watch broken'}; answering from the last known state${absent}` };
+    return {
+      ok: true,
+      detail: `stale${since}: ${state.problem ?? 'watch broken'}; answering from the last known state${absent}`,
+    };
   }
   const at = state.lastSyncTime ? ` since ${state.lastSyncTime.toISOString()}` : '';
   return { ok: true, detail: `in sync${at}${absent}` };
@@ -99,7 +109,8 @@ export function registerClusterMetrics(
     registers,
     collect() {
       const now = Date.now();
-      if (now - undeclared.at >= undeclaredPortsEveryMs) undeclared = { at: now, hosts: watcher.index.hostsWithUndeclaredPorts(settings) };
+      if (now - undeclared.at >= undeclaredPortsEveryMs)
+        undeclared = { at: now, hosts: watcher.index.hostsWithUndeclaredPorts(settings) };
       this.set(undeclared.hosts);
     },
   });

@@ -11,8 +11,13 @@ const SE = 'serviceentries';
 const DR = 'destinationrules';
 
 const se = (namespace: string, name: string, hosts: string[], ports = [443]) =>
-  serviceEntryObject(namespace, name, { hosts, resolution: 'DNS', ports: ports.map((number) => ({ number, name: `p${number}`, protocol: 'TLS' })) });
-const dr = (namespace: string, name: string, host: string) => destinationRuleObject(namespace, name, { host, trafficPolicy: { tls: { mode: 'SIMPLE' } } });
+  serviceEntryObject(namespace, name, {
+    hosts,
+    resolution: 'DNS',
+    ports: ports.map((number) => ({ number, name: `p${number}`, protocol: 'TLS' })),
+  });
+const dr = (namespace: string, name: string, host: string) =>
+  destinationRuleObject(namespace, name, { host, trafficPolicy: { tls: { mode: 'SIMPLE' } } });
 
 const watchers: ClusterWatcher[] = [];
 afterEach(() => {
@@ -36,7 +41,10 @@ function setup(options: Partial<ClusterWatcherOptions> = {}, api = new FakeKubeA
 }
 
 const hostsOf = (watcher: ClusterWatcher, host: string, namespace = 'default') =>
-  watcher.index.viewFor().serviceEntriesForHost(host, namespace).map((entry) => `${entry.namespace}/${entry.name}`);
+  watcher.index
+    .viewFor()
+    .serviceEntriesForHost(host, namespace)
+    .map((entry) => `${entry.namespace}/${entry.name}`);
 
 describe('ClusterWatcher: sync', () => {
   it('is not synced until both kinds are listed, then holds every object', async () => {
@@ -66,7 +74,9 @@ describe('ClusterWatcher: sync', () => {
     await watcher.start();
     expect(await watcher.whenSynced(2_000)).toBe(true);
     expect(watcher.index.serviceEntryCount).toBe(7);
-    expect(api.calls.filter((call) => call.op === 'list' && call.plural === SE).map((call) => call.continue ?? '')).toEqual(['', '3', '6']);
+    expect(
+      api.calls.filter((call) => call.op === 'list' && call.plural === SE).map((call) => call.continue ?? ''),
+    ).toEqual(['', '3', '6']);
   });
 
   it('watches from the resourceVersion of the list', async () => {
@@ -92,14 +102,24 @@ describe('ClusterWatcher: events', () => {
     api.apply(SE, se('default', 'a', ['b.example.com'], [443, 8443]));
     expect(hostsOf(watcher, 'a.example.com')).toEqual([]);
     expect(hostsOf(watcher, 'b.example.com')).toEqual(['default/a']);
-    expect(watcher.index.viewFor().serviceEntriesForHost('b.example.com', 'default')[0]?.ports.map((port) => port.number)).toEqual([443, 8443]);
+    expect(
+      watcher.index
+        .viewFor()
+        .serviceEntriesForHost('b.example.com', 'default')[0]
+        ?.ports.map((port) => port.number),
+    ).toEqual([443, 8443]);
 
     api.remove(SE, 'default', 'a');
     expect(hostsOf(watcher, 'b.example.com')).toEqual([]);
     expect(watcher.index.serviceEntryCount).toBe(0);
 
     api.apply(DR, dr('default', 'tls', 'b.example.com'));
-    expect(watcher.index.viewFor().destinationRulesForHost('b.example.com', 'default').map((rule) => rule.name)).toEqual(['tls']);
+    expect(
+      watcher.index
+        .viewFor()
+        .destinationRulesForHost('b.example.com', 'default')
+        .map((rule) => rule.name),
+    ).toEqual(['tls']);
     api.remove(DR, 'default', 'tls');
     expect(watcher.index.destinationRuleCount).toBe(0);
   });
@@ -162,13 +182,15 @@ describe('ClusterWatcher: failures', () => {
     expect(hostsOf(watcher, 'gone.example.com')).toEqual([]);
     expect(hostsOf(watcher, 'new.example.com')).toEqual(['default/new']);
     expect(hostsOf(watcher, 'keep.example.com')).toEqual(['default/keep']);
-    expect(states.map((state) => `${state.synced ? 'synced' : 'unsynced'}/${state.stale ? 'stale' : 'current'}`)).toEqual(
-      expect.arrayContaining(['synced/current', 'synced/stale']),
-    );
+    expect(
+      states.map((state) => `${state.synced ? 'synced' : 'unsynced'}/${state.stale ? 'stale' : 'current'}`),
+    ).toEqual(expect.arrayContaining(['synced/current', 'synced/stale']));
     expect(states.at(-1)).toMatchObject({ synced: true, stale: false });
     expect(watcher.state.staleSince).toBeUndefined();
     const messages = log.lines().map((line) => line.msg);
-    expect(messages).toContain('cluster index may be stale: answering from the last known state until the watch recovers');
+    expect(messages).toContain(
+      'cluster index may be stale: answering from the last known state until the watch recovers',
+    );
     expect(messages).toContain('cluster index current again; findings are no longer marked stale');
     // The first failure of a kind warns, the same failure again only at debug.
     const warnings = log.lines().filter((line) => line.msg === 'cluster watch failed; retrying' && line.level === 40);
@@ -187,7 +209,11 @@ describe('ClusterWatcher: failures', () => {
     const staleness = states.filter((state) => state.synced).map((state) => state.stale);
     expect(staleness.filter((stale, i) => stale !== staleness[i - 1])).toEqual([false, true, false]);
     // Each change of problem was announced while stale.
-    expect(states.filter((state) => state.stale).map((state) => state.problem)).toEqual(['watch: HTTP 500 boom', 'list: HTTP 500 boom', 'watch: HTTP 500 boom']);
+    expect(states.filter((state) => state.stale).map((state) => state.problem)).toEqual([
+      'watch: HTTP 500 boom',
+      'list: HTTP 500 boom',
+      'watch: HTTP 500 boom',
+    ]);
   });
 
   it('lists again at once after 410 Gone, without going stale', async () => {
@@ -254,7 +280,11 @@ describe('ClusterWatcher: CRDs not installed', () => {
     await waitFor(() => watcher.synced && api.openWatches() === 2, 'sync');
     expect(watcher.state.absent).toEqual([]);
     expect(watcher.index.serviceEntryCount).toBe(1);
-    expect(api.calls.filter((call) => call.plural === SE).map((call) => `${call.op} ${call.version}`)).toEqual(['list v1', 'list v1beta1', 'watch v1beta1']);
+    expect(api.calls.filter((call) => call.plural === SE).map((call) => `${call.op} ${call.version}`)).toEqual([
+      'list v1',
+      'list v1beta1',
+      'watch v1beta1',
+    ]);
     expect(log.lines().some((line) => line.msg === 'serviceentries.networking.istio.io is read as v1beta1')).toBe(true);
   });
 

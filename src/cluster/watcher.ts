@@ -17,7 +17,15 @@ import { toServiceEntryView } from '../istio/service-entry.js';
 import type { Logger } from '../log.js';
 import { backoffDelay, DEFAULT_BACKOFF, nextAttempt, type BackoffPolicy } from './backoff.js';
 import { HostIndex } from './host-index.js';
-import { KubeApiError, toKubeApiError, type KubeApi, type ListPage, type Resource, type WatchEvent, type WatchHandle } from './kube-api.js';
+import {
+  KubeApiError,
+  toKubeApiError,
+  type KubeApi,
+  type ListPage,
+  type Resource,
+  type WatchEvent,
+  type WatchHandle,
+} from './kube-api.js';
 
 export type WatchedKind = 'ServiceEntry' | 'DestinationRule';
 
@@ -80,13 +88,19 @@ type Phase = 'idle' | 'listing' | 'watching' | 'waiting' | 'stopped';
 const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
 
 function metadataOf(object: unknown): { namespace: string; name: string; resourceVersion?: string } {
-  const metadata = typeof object === 'object' && object !== null ? (object as { metadata?: unknown }).metadata : undefined;
+  const metadata =
+    typeof object === 'object' && object !== null ? (object as { metadata?: unknown }).metadata : undefined;
   const read = (key: string) => {
-    const value = typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>)[key] : undefined;
+    const value =
+      typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>)[key] : undefined;
     return typeof value === 'string' ? value : undefined;
   };
   const resourceVersion = read('resourceVersion');
-  return { namespace: read('namespace') ?? '', name: read('name') ?? '', ...(resourceVersion === undefined ? {} : { resourceVersion }) };
+  return {
+    namespace: read('namespace') ?? '',
+    name: read('name') ?? '',
+    ...(resourceVersion === undefined ? {} : { resourceVersion }),
+  };
 }
 
 /** What differs between the two kinds: how objects enter and leave the index. */
@@ -102,7 +116,8 @@ interface KindOps {
 const SERVICE_ENTRIES: KindOps = {
   kind: 'ServiceEntry',
   resources: ISTIO_NETWORKING_VERSIONS.map((version) => ({ ...ISTIO_NETWORKING.ServiceEntry, version })),
-  stored: (index) => new Map([...index.serviceEntries()].map((view) => [keyOf(view.namespace, view.name), view.resourceVersion])),
+  stored: (index) =>
+    new Map([...index.serviceEntries()].map((view) => [keyOf(view.namespace, view.name), view.resourceVersion])),
   upsert: (index, object) => index.upsertServiceEntry(toServiceEntryView(object)),
   remove: (index, namespace, name) => index.deleteServiceEntry(namespace, name),
 };
@@ -110,7 +125,8 @@ const SERVICE_ENTRIES: KindOps = {
 const DESTINATION_RULES: KindOps = {
   kind: 'DestinationRule',
   resources: ISTIO_NETWORKING_VERSIONS.map((version) => ({ ...ISTIO_NETWORKING.DestinationRule, version })),
-  stored: (index) => new Map([...index.destinationRules()].map((view) => [keyOf(view.namespace, view.name), view.resourceVersion])),
+  stored: (index) =>
+    new Map([...index.destinationRules()].map((view) => [keyOf(view.namespace, view.name), view.resourceVersion])),
   upsert: (index, object) => index.upsertDestinationRule(toDestinationRuleView(object)),
   remove: (index, namespace, name) => index.deleteDestinationRule(namespace, name),
 };
@@ -197,7 +213,12 @@ class KindWatch {
           });
         } catch (error) {
           const next = versions.shift();
-          if (continueToken === undefined && next && toKubeApiError(error, '').status === 404 && generation === this.generation) {
+          if (
+            continueToken === undefined &&
+            next &&
+            toKubeApiError(error, '').status === 404 &&
+            generation === this.generation
+          ) {
             resource = next;
             continue;
           }
@@ -208,7 +229,8 @@ class KindWatch {
           const { namespace, name, resourceVersion: objectVersion } = metadataOf(object);
           const key = keyOf(namespace, name);
           // A relist after an outage mostly finds what the index already has: skip unchanged objects.
-          if (!(stored.has(key) && objectVersion !== undefined && stored.get(key) === objectVersion)) this.ops.upsert(this.index, object);
+          if (!(stored.has(key) && objectVersion !== undefined && stored.get(key) === objectVersion))
+            this.ops.upsert(this.index, object);
           stored.delete(key);
           count++;
         }
@@ -222,7 +244,10 @@ class KindWatch {
       }
       this.resourceVersion = resourceVersion;
       if (resource !== this.resource && resource.version !== this.resource.version) {
-        this.logger.info({ kind: this.ops.kind, version: resource.version }, `${resource.plural}.${resource.group} is read as ${resource.version}`);
+        this.logger.info(
+          { kind: this.ops.kind, version: resource.version },
+          `${resource.plural}.${resource.group} is read as ${resource.version}`,
+        );
       }
       this.resource = resource;
     } catch (error) {
@@ -232,11 +257,18 @@ class KindWatch {
       else this.fail(failure);
       return;
     }
-    if (this.absent) this.logger.info({ kind: this.ops.kind }, `${this.resource.plural}.${this.resource.group} is served now; indexing it`);
+    if (this.absent)
+      this.logger.info(
+        { kind: this.ops.kind },
+        `${this.resource.plural}.${this.resource.group} is served now; indexing it`,
+      );
     this.absent = false;
     const first = !this.synced;
     this.synced = true;
-    this.logger.debug({ kind: this.ops.kind, objects: count, ms: Date.now() - started, resourceVersion: this.resourceVersion }, 'listed');
+    this.logger.debug(
+      { kind: this.ops.kind, objects: count, ms: Date.now() - started, resourceVersion: this.resourceVersion },
+      'listed',
+    );
     if (first) this.changed();
     this.watch();
   }
@@ -309,7 +341,12 @@ class KindWatch {
         // A Status object in the stream; 410 Gone/Expired is the usual one. The stream ends after it.
         const status = event.object as { code?: unknown; message?: unknown; reason?: unknown } | undefined;
         const code = typeof status?.code === 'number' ? status.code : undefined;
-        const message = typeof status?.message === 'string' ? status.message : typeof status?.reason === 'string' ? status.reason : 'error event';
+        const message =
+          typeof status?.message === 'string'
+            ? status.message
+            : typeof status?.reason === 'string'
+              ? status.reason
+              : 'error event';
         this.handle?.abort();
         this.handle = undefined;
         clearTimeout(this.idleTimer);
@@ -318,7 +355,12 @@ class KindWatch {
           this.logger.debug({ kind: this.ops.kind, problem: message }, 'watch expired; listing again');
           void this.relist();
         } else {
-          this.fail(new KubeApiError(`watch ${this.resource.plural}: ${code === undefined ? '' : `HTTP ${code} `}${message}`, code));
+          this.fail(
+            new KubeApiError(
+              `watch ${this.resource.plural}: ${code === undefined ? '' : `HTTP ${code} `}${message}`,
+              code,
+            ),
+          );
         }
         return;
       }
@@ -353,7 +395,10 @@ class KindWatch {
     // One warning per distinct problem; retries of the same one only at debug.
     const level = this.lastWarning === error.message ? 'debug' : 'warn';
     this.lastWarning = error.message;
-    this.logger[level]({ kind: this.ops.kind, problem: error.message, attempt: this.attempt, retryInMs: delayMs }, 'cluster watch failed; retrying');
+    this.logger[level](
+      { kind: this.ops.kind, problem: error.message, attempt: this.attempt, retryInMs: delayMs },
+      'cluster watch failed; retrying',
+    );
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.relist(), delayMs);
     if (first || changedProblem) this.changed();
@@ -427,7 +472,15 @@ export class ClusterWatcher extends EventEmitter<ClusterWatcherEvents> {
     const counted = (what: 'watchRestart' | 'relist', kind: WatchedKind) => this.emit(what, kind);
     this.kinds = {
       ServiceEntry: new KindWatch(SERVICE_ENTRIES, this.index, options.api, settings, options.logger, changed, counted),
-      DestinationRule: new KindWatch(DESTINATION_RULES, this.index, options.api, settings, options.logger, changed, counted),
+      DestinationRule: new KindWatch(
+        DESTINATION_RULES,
+        this.index,
+        options.api,
+        settings,
+        options.logger,
+        changed,
+        counted,
+      ),
     };
   }
 
@@ -457,7 +510,9 @@ export class ClusterWatcher extends EventEmitter<ClusterWatcherEvents> {
   }
 
   get state(): ClusterWatchState {
-    const since = Object.values(this.kinds).flatMap((kind) => (kind.failingSince === undefined ? [] : [kind.failingSince]));
+    const since = Object.values(this.kinds).flatMap((kind) =>
+      kind.failingSince === undefined ? [] : [kind.failingSince],
+    );
     const problem = Object.values(this.kinds).find((kind) => kind.problem !== undefined)?.problem;
     return {
       synced: this.synced,
@@ -495,16 +550,31 @@ export class ClusterWatcher extends EventEmitter<ClusterWatcherEvents> {
     const wasCurrent = this.wasSynced && !this.wasStale;
     if (synced && !stale && !wasCurrent) {
       this.lastSync = new Date();
-      const counts = { serviceEntries: this.index.serviceEntryCount, destinationRules: this.index.destinationRuleCount };
-      if (!this.wasSynced) this.logger.info({ ...counts, ms: Date.now() - this.startedAt, absent: this.state.absent }, 'cluster index synced');
+      const counts = {
+        serviceEntries: this.index.serviceEntryCount,
+        destinationRules: this.index.destinationRuleCount,
+      };
+      if (!this.wasSynced)
+        this.logger.info(
+          { ...counts, ms: Date.now() - this.startedAt, absent: this.state.absent },
+          'cluster index synced',
+        );
       else this.logger.info(counts, 'cluster index current again; findings are no longer marked stale');
     } else if (synced && stale && !(this.wasSynced && this.wasStale)) {
-      this.logger.warn({ problem: this.state.problem }, 'cluster index may be stale: answering from the last known state until the watch recovers');
+      this.logger.warn(
+        { problem: this.state.problem },
+        'cluster index may be stale: answering from the last known state until the watch recovers',
+      );
     }
     this.wasSynced = synced;
     this.wasStale = stale;
     const state = this.state;
-    const fingerprint = JSON.stringify({ synced: state.synced, stale: state.stale, problem: state.problem, absent: state.absent });
+    const fingerprint = JSON.stringify({
+      synced: state.synced,
+      stale: state.stale,
+      problem: state.problem,
+      absent: state.absent,
+    });
     if (fingerprint === this.lastEmitted) return;
     this.lastEmitted = fingerprint;
     this.emit('state', state);

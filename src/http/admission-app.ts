@@ -68,7 +68,9 @@ export function buildAdmissionApp(options: AdmissionAppOptions): FastifyInstance
         // A bug of ours: 500, so the API server's failurePolicy decides (Ignore for pods, Fail for ServiceEntries).
         options.metrics.rejectedRequests.inc({ status: '500' });
         logger.error({ err: error, uid: review.uid, webhook: webhook.name, ...identify(review) }, 'review failed');
-        return reply.code(500).send({ error: 'InternalError', message: `egress-guard failed to review ${review.uid}; see its logs` });
+        return reply
+          .code(500)
+          .send({ error: 'InternalError', message: `egress-guard failed to review ${review.uid}; see its logs` });
       }
       recorder(review, outcome, Number(process.hrtime.bigint() - started) / 1e9);
       // A string body with a JSON content type is sent as it is: fastify's serializer would walk the answer again.
@@ -96,7 +98,9 @@ function acceptJsonOnly(app: FastifyInstance, bodyLimit: number): void {
     try {
       done(null, JSON.parse(body as string));
     } catch (error) {
-      const problem = Object.assign(new Error(`body is not valid JSON: ${jsonProblem((error as Error).message)}`), { statusCode: 400 });
+      const problem = Object.assign(new Error(`body is not valid JSON: ${jsonProblem((error as Error).message)}`), {
+        statusCode: 400,
+      });
       done(problem, undefined);
     }
   });
@@ -109,7 +113,12 @@ function acceptJsonOnly(app: FastifyInstance, bodyLimit: number): void {
 function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
   const logger = options.logger.child({ webhook: webhook.name });
   const reviewed = preformattedLines(logger, 'info', 'review', reviewLineFields);
-  const misrouted = preformattedLines(logger, 'error', 'review of a kind this webhook does not handle', reviewLineFields);
+  const misrouted = preformattedLines(
+    logger,
+    'error',
+    'review of a kind this webhook does not handle',
+    reviewLineFields,
+  );
   const duration = options.metrics.reviewDuration.bind({ webhook: webhook.name });
   // Increments found by the outcome's own strings (decision, reason and rule ids are our constants, whose hashes V8
   // keeps): two Map lookups, where a key made per review had to be built and hashed. Bounded like the labels.
@@ -120,7 +129,11 @@ function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
     if (byReason === undefined) reviewCounters.set(decision, (byReason = new Map()));
     let count = byReason.get(reason);
     if (count === undefined) {
-      count = options.metrics.reviews.counterFor(`${webhook.name}/${decision}/${reason}`, () => ({ webhook: webhook.name, decision, reason }));
+      count = options.metrics.reviews.counterFor(`${webhook.name}/${decision}/${reason}`, () => ({
+        webhook: webhook.name,
+        decision,
+        reason,
+      }));
       byReason.set(reason, count);
     }
     count();

@@ -5,7 +5,10 @@ import type { Metrics } from '../metrics.js';
 import type { Readiness } from '../readiness.js';
 
 export function buildOpsApp(options: { logger: Logger; metrics: Metrics; readiness: Readiness }): FastifyInstance {
-  const app = fastify({ loggerInstance: options.logger, logController: new LogController({ disableRequestLogging: true }) }) as unknown as FastifyInstance;
+  const app = fastify({
+    loggerInstance: options.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+  }) as unknown as FastifyInstance;
   // Liveness says only that the event loop turns; readiness says whether we should get reviews.
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {

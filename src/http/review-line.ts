@@ -24,7 +24,11 @@ export interface ReviewLineRecord {
   durationMicros: number;
 }
 
-export function reviewLineRecord(review: AdmissionRequest, outcome: ReviewOutcome, durationMicros: number): ReviewLineRecord {
+export function reviewLineRecord(
+  review: AdmissionRequest,
+  outcome: ReviewOutcome,
+  durationMicros: number,
+): ReviewLineRecord {
   return {
     uid: review.uid,
     kind: review.kind,
@@ -49,7 +53,9 @@ export function reviewLineFields(line: ReviewLineRecord): string {
   const plain =
     (namespace === undefined || typeof namespace === 'string') &&
     (name === undefined || typeof name === 'string') &&
-    !NEEDS_ESCAPING.test(`${uid}${kind}${(namespace as string | undefined) ?? ''}${(name as string | undefined) ?? ''}${operation}`);
+    !NEEDS_ESCAPING.test(
+      `${uid}${kind}${(namespace as string | undefined) ?? ''}${(name as string | undefined) ?? ''}${operation}`,
+    );
   let fields = `,"uid":${quoted(uid, plain)},"kind":${quoted(kind, plain)}`;
   if (namespace) fields += `,"namespace":${quoted(namespace, plain)}`;
   if (name !== undefined) fields += `,"name":${quoted(name, plain)}`;
@@ -110,12 +116,15 @@ function labelJson(label: string): string {
 
 function labelsJson(labels: readonly string[]): string {
   let json = '[';
-  for (let index = 0; index < labels.length; index++) json += (index === 0 ? '' : ',') + labelJson(labels[index] as string);
+  for (let index = 0; index < labels.length; index++)
+    json += (index === 0 ? '' : ',') + labelJson(labels[index] as string);
   return `${json}]`;
 }
 
 /** ".001" to ".999" with trailing zeros dropped, by the thousandths they stand for; "" for none. */
-const THOUSANDTHS = Array.from({ length: 1000 }, (_, count) => (count === 0 ? '' : `.${String(count).padStart(3, '0').replace(/0+$/, '')}`));
+const THOUSANDTHS = Array.from({ length: 1000 }, (_, count) =>
+  count === 0 ? '' : `.${String(count).padStart(3, '0').replace(/0+$/, '')}`,
+);
 
 /**
  * String(micros / 1000) for a whole, non-negative number of microseconds, without formatting a fraction: V8 turns

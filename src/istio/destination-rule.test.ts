@@ -14,7 +14,10 @@ const policy = (trafficPolicy: unknown) => destinationRule({ spec: { trafficPoli
 
 describe('toDestinationRuleView', () => {
   it("normalizes seed 000's DestinationRule", () => {
-    const view = toDestinationRuleView({ ...ossOriginateTls, metadata: { ...ossOriginateTls.metadata, uid: 'u-2', resourceVersion: '9' } });
+    const view = toDestinationRuleView({
+      ...ossOriginateTls,
+      metadata: { ...ossOriginateTls.metadata, uid: 'u-2', resourceVersion: '9' },
+    });
     expect({ ...view, portTlsModes: { ...view.portTlsModes } }).toEqual({
       namespace: 'external',
       name: 'com.aliyuncs.oss-cn-shanghai',
@@ -34,18 +37,28 @@ describe('toDestinationRuleView', () => {
     ['spec of the wrong type', { metadata: 7, spec: ['host'] }],
   ])('yields an empty view for %s', (_what, input) => {
     const view = toDestinationRuleView(input, 'fallback');
-    expect({ ...view, portTlsModes: { ...view.portTlsModes } }).toEqual({ namespace: 'fallback', name: '', host: '', exportTo: [], portTlsModes: {} });
+    expect({ ...view, portTlsModes: { ...view.portTlsModes } }).toEqual({
+      namespace: 'fallback',
+      name: '',
+      host: '',
+      exportTo: [],
+      portTlsModes: {},
+    });
   });
 
   it('normalizes the host and reads exportTo as a string list', () => {
-    const view = destinationRule({ spec: { host: ' OSS-CN-Shanghai.aliyuncs.com. ', exportTo: ['.', 3, ' team-a ', ''] } });
+    const view = destinationRule({
+      spec: { host: ' OSS-CN-Shanghai.aliyuncs.com. ', exportTo: ['.', 3, ' team-a ', ''] },
+    });
     expect([view.host, view.exportTo]).toEqual(['oss-cn-shanghai.aliyuncs.com', ['.', 'team-a']]);
     expect(destinationRule({ spec: { exportTo: 'team-b' } }).exportTo).toEqual(['team-b']);
   });
 
   it('keeps port numbers as the only keys of a null-prototype map, even for __proto__ input', () => {
     const view = toDestinationRuleView(
-      JSON.parse('{"spec":{"trafficPolicy":{"portLevelSettings":[{"port":{"number":"__proto__"},"tls":{"mode":"SIMPLE"}},{"port":{"number":"8443"},"tls":{"mode":"MUTUAL"}}]}}}'),
+      JSON.parse(
+        '{"spec":{"trafficPolicy":{"portLevelSettings":[{"port":{"number":"__proto__"},"tls":{"mode":"SIMPLE"}},{"port":{"number":"8443"},"tls":{"mode":"MUTUAL"}}]}}}',
+      ),
     );
     expect(Object.getPrototypeOf(view.portTlsModes)).toBeNull();
     expect(Object.keys(view.portTlsModes)).toEqual(['8443']);
@@ -53,15 +66,27 @@ describe('toDestinationRuleView', () => {
   });
 
   it('ignores subsets: they apply only to traffic routed to them', () => {
-    const view = destinationRule({ spec: { trafficPolicy: undefined, subsets: [{ name: 'tls', trafficPolicy: { tls: { mode: 'SIMPLE' } } }] } });
+    const view = destinationRule({
+      spec: { trafficPolicy: undefined, subsets: [{ name: 'tls', trafficPolicy: { tls: { mode: 'SIMPLE' } } }] },
+    });
     expect(originatesTls(view, 80)).toBe(false);
   });
 
   it('never throws for any value (property)', () => {
     const json = fc.oneof(fc.jsonValue(), fc.anything({ withNullPrototype: true }));
     const tls = fc.oneof(json, fc.record({ mode: json }, { requiredKeys: [] }));
-    const portLevel = fc.oneof(json, fc.array(fc.record({ port: fc.oneof(json, fc.record({ number: json })), tls }, { requiredKeys: [] })));
-    const spec = fc.record({ host: json, exportTo: json, trafficPolicy: fc.oneof(json, fc.record({ tls, portLevelSettings: portLevel }, { requiredKeys: [] })) }, { requiredKeys: [] });
+    const portLevel = fc.oneof(
+      json,
+      fc.array(fc.record({ port: fc.oneof(json, fc.record({ number: json })), tls }, { requiredKeys: [] })),
+    );
+    const spec = fc.record(
+      {
+        host: json,
+        exportTo: json,
+        trafficPolicy: fc.oneof(json, fc.record({ tls, portLevelSettings: portLevel }, { requiredKeys: [] })),
+      },
+      { requiredKeys: [] },
+    );
     fc.assert(
       fc.property(spec, json, (specValue, metadata) => {
         const view = toDestinationRuleView({ metadata, spec: specValue });
@@ -75,18 +100,68 @@ describe('toDestinationRuleView', () => {
 describe('tlsModeFor', () => {
   // [case, trafficPolicy, port, expected mode]
   it.each<[string, unknown, number, string | undefined]>([
-    ['seed: port-level SIMPLE on 80', { portLevelSettings: [{ port: { number: 80 }, tls: { mode: 'SIMPLE' } }] }, 80, 'SIMPLE'],
-    ['seed: no setting for 443', { portLevelSettings: [{ port: { number: 80 }, tls: { mode: 'SIMPLE' } }] }, 443, undefined],
+    [
+      'seed: port-level SIMPLE on 80',
+      { portLevelSettings: [{ port: { number: 80 }, tls: { mode: 'SIMPLE' } }] },
+      80,
+      'SIMPLE',
+    ],
+    [
+      'seed: no setting for 443',
+      { portLevelSettings: [{ port: { number: 80 }, tls: { mode: 'SIMPLE' } }] },
+      443,
+      undefined,
+    ],
     ['destination-level mode applies to every port', { tls: { mode: 'SIMPLE' } }, 8080, 'SIMPLE'],
-    ['port-level mode overrides the destination-level one', { tls: { mode: 'SIMPLE' }, portLevelSettings: [{ port: { number: 80 }, tls: { mode: 'DISABLE' } }] }, 80, 'DISABLE'],
-    ['a port-level entry without tls does not inherit it', { tls: { mode: 'SIMPLE' }, portLevelSettings: [{ port: { number: 80 }, connectionPool: {} }] }, 80, undefined],
-    ['other ports keep the destination-level mode', { tls: { mode: 'MUTUAL' }, portLevelSettings: [{ port: { number: 80 }, tls: { mode: 'DISABLE' } }] }, 443, 'MUTUAL'],
-    ['the first entry for a port wins', { portLevelSettings: [{ port: { number: 80 }, tls: { mode: 'SIMPLE' } }, { port: { number: 80 }, tls: { mode: 'DISABLE' } }] }, 80, 'SIMPLE'],
+    [
+      'port-level mode overrides the destination-level one',
+      { tls: { mode: 'SIMPLE' }, portLevelSettings: [{ port: { number: 80 }, tls: { mode: 'DISABLE' } }] },
+      80,
+      'DISABLE',
+    ],
+    [
+      'a port-level entry without tls does not inherit it',
+      { tls: { mode: 'SIMPLE' }, portLevelSettings: [{ port: { number: 80 }, connectionPool: {} }] },
+      80,
+      undefined,
+    ],
+    [
+      'other ports keep the destination-level mode',
+      { tls: { mode: 'MUTUAL' }, portLevelSettings: [{ port: { number: 80 }, tls: { mode: 'DISABLE' } }] },
+      443,
+      'MUTUAL',
+    ],
+    [
+      'the first entry for a port wins',
+      {
+        portLevelSettings: [
+          { port: { number: 80 }, tls: { mode: 'SIMPLE' } },
+          { port: { number: 80 }, tls: { mode: 'DISABLE' } },
+        ],
+      },
+      80,
+      'SIMPLE',
+    ],
     ['a tls block without mode is DISABLE', { tls: { sni: 'oss-cn-shanghai.aliyuncs.com' } }, 80, 'DISABLE'],
     ['mode in lower case', { tls: { mode: 'simple' } }, 80, 'SIMPLE'],
-    ['port number written as a string', { portLevelSettings: [{ port: { number: '80' }, tls: { mode: 'SIMPLE' } }] }, 80, 'SIMPLE'],
-    ['an entry without a port is skipped', { portLevelSettings: [{ tls: { mode: 'DISABLE' } }], tls: { mode: 'SIMPLE' } }, 80, 'SIMPLE'],
-    ['portLevelSettings written as one object', { portLevelSettings: { port: { number: 80 }, tls: { mode: 'SIMPLE' } } }, 80, 'SIMPLE'],
+    [
+      'port number written as a string',
+      { portLevelSettings: [{ port: { number: '80' }, tls: { mode: 'SIMPLE' } }] },
+      80,
+      'SIMPLE',
+    ],
+    [
+      'an entry without a port is skipped',
+      { portLevelSettings: [{ tls: { mode: 'DISABLE' } }], tls: { mode: 'SIMPLE' } },
+      80,
+      'SIMPLE',
+    ],
+    [
+      'portLevelSettings written as one object',
+      { portLevelSettings: { port: { number: 80 }, tls: { mode: 'SIMPLE' } } },
+      80,
+      'SIMPLE',
+    ],
     ['no trafficPolicy', undefined, 80, undefined],
   ])('%s', (_case, trafficPolicy, port, mode) => {
     expect(tlsModeFor(policy(trafficPolicy), port)).toBe(mode);

@@ -4,11 +4,21 @@ import { field, fieldsOf, portNumber, trimmed, upperCased } from './read.js';
 
 // Whitespace JavaScript's trim removes, ASCII and not, at either end of otherwise plain text.
 const blanks = fc.constantFrom('', ' ', '\t', '\n', '\u00a0', '\u2028', '\ufeff', '\u3000');
-const padded = (core: fc.Arbitrary<string>) => fc.tuple(blanks, core, blanks).map(([before, text, after]) => before + text + after);
+const padded = (core: fc.Arbitrary<string>) =>
+  fc.tuple(blanks, core, blanks).map(([before, text, after]) => before + text + after);
 const anyText = fc.oneof(fc.string({ unit: 'binary', maxLength: 30 }), padded(fc.string({ maxLength: 30 })));
 
 describe('trimmed', () => {
-  it.each(['', ' ', 'api.example.com', ' api.example.com', 'api.example.com\n', '\u00a0api.example.com', 'x\u3000', 'a'])('is trim() for %j', (text) => {
+  it.each([
+    '',
+    ' ',
+    'api.example.com',
+    ' api.example.com',
+    'api.example.com\n',
+    '\u00a0api.example.com',
+    'x\u3000',
+    'a',
+  ])('is trim() for %j', (text) => {
     expect(trimmed(text)).toBe(text.trim());
   });
 
@@ -18,13 +28,20 @@ describe('trimmed', () => {
 });
 
 describe('upperCased', () => {
-  it.each(['', 'DNS', 'dns', ' TLS', 'HTTP2', 'DNS_ROUND_ROBIN', 'dynamic_dns ', 'Mongo', '\u00a0TCP', 'straße'])('is trim().toUpperCase() for %j', (text) => {
-    expect(upperCased(text)).toBe(text.trim().toUpperCase());
-  });
+  it.each(['', 'DNS', 'dns', ' TLS', 'HTTP2', 'DNS_ROUND_ROBIN', 'dynamic_dns ', 'Mongo', '\u00a0TCP', 'straße'])(
+    'is trim().toUpperCase() for %j',
+    (text) => {
+      expect(upperCased(text)).toBe(text.trim().toUpperCase());
+    },
+  );
 
   it('is trim().toUpperCase() for any string', () => {
     const keyword = fc.stringMatching(/^[A-Za-z0-9_]{0,16}$/);
-    fc.assert(fc.property(fc.oneof(anyText, padded(keyword)), (text) => expect(upperCased(text)).toBe(text.trim().toUpperCase())));
+    fc.assert(
+      fc.property(fc.oneof(anyText, padded(keyword)), (text) =>
+        expect(upperCased(text)).toBe(text.trim().toUpperCase()),
+      ),
+    );
   });
 });
 
@@ -39,7 +56,16 @@ describe('field', () => {
 });
 
 describe('portNumber', () => {
-  it.each<[unknown, number | undefined]>([[443, 443], ['8080', 8080], [' 53 ', 53], [0, undefined], [65536, undefined], [1.5, undefined], ['x', undefined], [null, undefined]])('reads %j as %j', (value, port) => {
+  it.each<[unknown, number | undefined]>([
+    [443, 443],
+    ['8080', 8080],
+    [' 53 ', 53],
+    [0, undefined],
+    [65536, undefined],
+    [1.5, undefined],
+    ['x', undefined],
+    [null, undefined],
+  ])('reads %j as %j', (value, port) => {
     expect(portNumber(value)).toBe(port);
   });
 });
@@ -50,17 +76,26 @@ describe('fieldsOf', () => {
 
   it('reads a field as field() does, own properties only, for any value (property)', () => {
     fc.assert(
-      fc.property(fc.anything({ withNullPrototype: true, withObjectString: true }), fc.constantFrom('metadata', 'spec', 'hosts', 'name', 'number'), (value, name) => {
-        expect(fieldsOf(value)[name]).toBe(field(value, name));
-      }),
+      fc.property(
+        fc.anything({ withNullPrototype: true, withObjectString: true }),
+        fc.constantFrom('metadata', 'spec', 'hosts', 'name', 'number'),
+        (value, name) => {
+          expect(fieldsOf(value)[name]).toBe(field(value, name));
+        },
+      ),
     );
   });
 
   it('sees no inherited field, from a custom prototype or from none at all', () => {
     const inherited = Object.create({ hosts: ['inherited.example.com'], spec: {} }) as Record<string, unknown>;
     inherited.name = 'own';
-    expect([fieldsOf(inherited).hosts, fieldsOf(inherited).spec, fieldsOf(inherited).name]).toEqual([undefined, undefined, 'own']);
-    for (const value of [undefined, null, 7, 'text', ['a'], true]) for (const name of names) expect(fieldsOf(value)[name]).toBeUndefined();
+    expect([fieldsOf(inherited).hosts, fieldsOf(inherited).spec, fieldsOf(inherited).name]).toEqual([
+      undefined,
+      undefined,
+      'own',
+    ]);
+    for (const value of [undefined, null, 7, 'text', ['a'], true])
+      for (const name of names) expect(fieldsOf(value)[name]).toBeUndefined();
   });
 
   it('reads the fields of parsed JSON and of null-prototype objects by name', () => {

@@ -69,6 +69,7 @@ export function upperCased(value: string): string {
 
 /** Ports arrive as numbers, or as strings from hand-written YAML; only 1-65535 is usable. */
 export function portNumber(value: unknown): number | undefined {
-  const port = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  const port =
+    typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
   return Number.isInteger(port) && port >= 1 && port <= 65535 ? port : undefined;
 }

@@ -19,7 +19,10 @@ function withSpec(spec: unknown, metadata: unknown = { name: 'odd', namespace: '
 
 describe('toServiceEntryView', () => {
   it('normalizes the seed ServiceEntry', () => {
-    const view = toServiceEntryView({ ...ossDemo, metadata: { ...ossDemo.metadata, uid: 'u-1', resourceVersion: '7' } });
+    const view = toServiceEntryView({
+      ...ossDemo,
+      metadata: { ...ossDemo.metadata, uid: 'u-1', resourceVersion: '7' },
+    });
     expect(view).toEqual({
       namespace: 'external',
       name: 'demo',
@@ -62,9 +65,17 @@ describe('toServiceEntryView', () => {
 
   it.each([
     ['a single string', 'example.com', [{ host: 'example.com', path: 'spec.hosts' }]],
-    ['non-strings and blanks among strings', [1, null, ' ', 'a.com', {}, ['b.com']], [{ host: 'a.com', path: 'spec.hosts[3]' }]],
+    [
+      'non-strings and blanks among strings',
+      [1, null, ' ', 'a.com', {}, ['b.com']],
+      [{ host: 'a.com', path: 'spec.hosts[3]' }],
+    ],
     ['padded names', ['  *.a.com '], [{ host: '*.a.com', path: 'spec.hosts[0]' }]],
-    ['a long list, past the paths made ahead', [...Array(70).fill(null), 'late.example.com'], [{ host: 'late.example.com', path: 'spec.hosts[70]' }]],
+    [
+      'a long list, past the paths made ahead',
+      [...Array(70).fill(null), 'late.example.com'],
+      [{ host: 'late.example.com', path: 'spec.hosts[70]' }],
+    ],
     ['null', null, []],
     ['an object', { 0: 'a.com' }, []],
   ])('reads hosts given as %s', (_what, hosts, expected) => {
@@ -92,7 +103,11 @@ describe('toServiceEntryView', () => {
 
   it.each([
     ['null', null, []],
-    ['a single object', { number: 9444, name: 'tcp', protocol: 'TCP' }, [{ number: 9444, protocol: 'TCP', name: 'tcp', path: 'spec.ports' }]],
+    [
+      'a single object',
+      { number: 9444, name: 'tcp', protocol: 'TCP' },
+      [{ number: 9444, protocol: 'TCP', name: 'tcp', path: 'spec.ports' }],
+    ],
   ])('reads ports given as %s', (_what, ports, expected) => {
     expect(withSpec({ ports }).ports).toEqual(expected);
   });
@@ -148,7 +163,9 @@ describe('toServiceEntryView', () => {
   });
 
   it('treats a __proto__ key as data: no pollution, no inherited lookups', () => {
-    const object = JSON.parse(`{"metadata":{"labels":{"__proto__":{"polluted":"yes"},"${AUTOALLOCATE_LABEL}":"false"},"annotations":{"__proto__":"x"}}}`);
+    const object = JSON.parse(
+      `{"metadata":{"labels":{"__proto__":{"polluted":"yes"},"${AUTOALLOCATE_LABEL}":"false"},"annotations":{"__proto__":"x"}}}`,
+    );
     const view = toServiceEntryView(object);
     expect(Object.getPrototypeOf(view.labels)).toBeNull();
     expect(Object.getPrototypeOf(view.annotations)).toBeNull();
@@ -179,7 +196,8 @@ describe('toServiceEntryView', () => {
       if (port.targetPort !== undefined) expect(Number.isInteger(port.targetPort)).toBe(true);
     }
     for (const list of [view.addresses, view.exportTo]) for (const item of list) expect(typeof item).toBe('string');
-    for (const map of [view.labels, view.annotations]) for (const value of Object.values(map)) expect(typeof value).toBe('string');
+    for (const map of [view.labels, view.annotations])
+      for (const value of Object.values(map)) expect(typeof value).toBe('string');
   }
 
   it('never throws for any value, and yields well-typed fields (property)', () => {
@@ -193,8 +211,23 @@ describe('toServiceEntryView', () => {
 
   it('never throws for any JSON spec or metadata (property)', () => {
     const field = fc.oneof(fc.jsonValue(), fc.array(fc.jsonValue()), fc.dictionary(fc.string(), fc.jsonValue()));
-    const spec = fc.record({ hosts: field, ports: fc.oneof(field, fc.array(fc.dictionary(fc.constantFrom('number', 'targetPort', 'name', 'protocol'), fc.jsonValue()))), resolution: field, addresses: field, exportTo: field }, { requiredKeys: [] });
-    const metadata = fc.record({ name: field, namespace: field, labels: field, annotations: field, uid: field }, { requiredKeys: [] });
+    const spec = fc.record(
+      {
+        hosts: field,
+        ports: fc.oneof(
+          field,
+          fc.array(fc.dictionary(fc.constantFrom('number', 'targetPort', 'name', 'protocol'), fc.jsonValue())),
+        ),
+        resolution: field,
+        addresses: field,
+        exportTo: field,
+      },
+      { requiredKeys: [] },
+    );
+    const metadata = fc.record(
+      { name: field, namespace: field, labels: field, annotations: field, uid: field },
+      { requiredKeys: [] },
+    );
     fc.assert(
       fc.property(spec, metadata, (specValue, metadataValue) => {
         expectWellTyped(withSpec(specValue, metadataValue));
@@ -259,7 +292,8 @@ describe('the facts rules ask of an entry', () => {
 
   it('matches a host given in any spelling of a declared one', () => {
     const entry = view();
-    for (const host of ['api.example.com', 'API.EXAMPLE.COM.', 'Other.Example.com']) expect(declaresHost(entry, host)).toBe(true);
+    for (const host of ['api.example.com', 'API.EXAMPLE.COM.', 'Other.Example.com'])
+      expect(declaresHost(entry, host)).toBe(true);
     expect(declaresHost(entry, 'example.com')).toBe(false);
   });
 

@@ -1,7 +1,7 @@
 // A tolerant, normalized view of a networking.istio.io ServiceEntry. The input is whatever arrived in an
 // AdmissionReview or a YAML file, so every field is read defensively: unusable values are skipped, never thrown on.
 import { normalizeHost } from './hosts.js';
-import { field, fieldsOf, isDict, portNumber, text, trimmed, upperCased } from './read.js';
+import { field, fieldsOf, portNumber, text, trimmed, upperCased } from './read.js';
 
 export type Resolution = 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN' | 'DYNAMIC_DNS';
 
@@ -129,7 +129,12 @@ function metadataMap(value: unknown, keys: readonly string[]): Record<string, st
   let result: Record<string, string> | undefined;
   for (const key of keys) {
     const entry = field(value, key);
-    const text = typeof entry === 'string' ? entry : typeof entry === 'number' || typeof entry === 'boolean' ? String(entry) : undefined;
+    const text =
+      typeof entry === 'string'
+        ? entry
+        : typeof entry === 'number' || typeof entry === 'boolean'
+          ? String(entry)
+          : undefined;
     if (text !== undefined) (result ??= Object.create(null) as Record<string, string>)[key] = text;
   }
   return result ?? NO_METADATA;
@@ -139,7 +144,12 @@ function toPort(value: unknown, path: string): ServiceEntryPort | undefined {
   const fields = fieldsOf(value);
   const number = portNumber(fields.number);
   if (number === undefined) return undefined;
-  const port: ServiceEntryPort = { number, protocol: upperCased(text(fields.protocol) ?? ''), name: text(fields.name) ?? '', path };
+  const port: ServiceEntryPort = {
+    number,
+    protocol: upperCased(text(fields.protocol) ?? ''),
+    name: text(fields.name) ?? '',
+    path,
+  };
   // Set only when given, as the CRD leaves it; assigned, not spread: a spread of `{}` or `{ targetPort }` copies an
   // object made for the purpose, for every port of every review.
   const targetPort = portNumber(fields.targetPort);

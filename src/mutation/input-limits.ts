@@ -16,7 +16,8 @@ export const MAX_ENTRIES = 2000;
 /** Why `text` is refused before parsing, or undefined when it is safe to parse. */
 export function inputLimitProblem(text: string): string | undefined {
   const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > MAX_ANNOTATION_BYTES) return `is ${Math.ceil(bytes / 1024)} KiB, over the 256 KiB Kubernetes allows for annotations`;
+  if (bytes > MAX_ANNOTATION_BYTES)
+    return `is ${Math.ceil(bytes / 1024)} KiB, over the 256 KiB Kubernetes allows for annotations`;
   const { depth, entries } = shapeOf(text);
   if (depth > MAX_NESTING) return `nests collections more than ${MAX_NESTING} levels deep`;
   if (entries > MAX_ENTRIES) return `has ${entries} entries, more than the ${MAX_ENTRIES} egress-guard edits`;

@@ -30,11 +30,24 @@ describe('MergeCache', () => {
   it('gives the same answers as mergeProxyMetadata, for any text, repeated or not', () => {
     const config = fc.dictionary(
       fc.constantFrom('holdApplicationUntilProxyStarts', 'proxyMetadata', 'tracing'),
-      fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.dictionary(fc.constantFrom('ISTIO_META_DNS_CAPTURE', 'ISTIO_META_DNS_AUTO_ALLOCATE', 'OTHER'), fc.constantFrom('true', 'false', ''))),
+      fc.oneof(
+        fc.jsonValue({ maxDepth: 2 }),
+        fc.dictionary(
+          fc.constantFrom('ISTIO_META_DNS_CAPTURE', 'ISTIO_META_DNS_AUTO_ALLOCATE', 'OTHER'),
+          fc.constantFrom('true', 'false', ''),
+        ),
+      ),
     );
     const annotation = fc.oneof(
       fc.constant(undefined),
-      fc.constantFrom('', '  ', TEAM_YAML, '{"proxyMetadata": {}}', 'proxyMetadata: [', 'proxyMetadata:\n  ISTIO_META_DNS_CAPTURE: true\n'),
+      fc.constantFrom(
+        '',
+        '  ',
+        TEAM_YAML,
+        '{"proxyMetadata": {}}',
+        'proxyMetadata: [',
+        'proxyMetadata:\n  ISTIO_META_DNS_CAPTURE: true\n',
+      ),
       fc.string(),
       config.map((value) => stringify(value)),
       config.map((value) => JSON.stringify(value)),

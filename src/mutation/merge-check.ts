@@ -37,7 +37,11 @@ export type MergeCheck =
  * proxyMetadata. A proxyMetadata that was absent or null becomes a mapping of just the additions, added last when
  * absent. Comments and layout are not compared.
  */
-export function mergeCheck(original: Document, text: string, additions: ReadonlyArray<readonly [string, string]>): MergeCheck {
+export function mergeCheck(
+  original: Document,
+  text: string,
+  additions: ReadonlyArray<readonly [string, string]>,
+): MergeCheck {
   const error = original.errors[0];
   if (error !== undefined) return { ok: false, error };
   const expected = expectedShape(original, text, additions);
@@ -53,11 +57,16 @@ export function mergeCheck(original: Document, text: string, additions: Readonly
   };
 }
 
-function expectedShape(doc: Document, text: string, additions: ReadonlyArray<readonly [string, string]>): Shape | undefined {
+function expectedShape(
+  doc: Document,
+  text: string,
+  additions: ReadonlyArray<readonly [string, string]>,
+): Shape | undefined {
   const added = additions.map(([key, value]) => [stringShape(key), stringShape(value)]);
   const fresh: Shape = ['map', '', '', added];
   const root = doc.contents;
-  if (root === null || (isScalar(root) && root.value === null)) return ['map', '', '', [[stringShape(PROXY_METADATA), fresh]]];
+  if (root === null || (isScalar(root) && root.value === null))
+    return ['map', '', '', [[stringShape(PROXY_METADATA), fresh]]];
   // The editors refuse anything else before they write.
   if (!isMap(root)) return undefined;
   const metadata = root.items.find((pair) => isScalar(pair.key) && pair.key.value === PROXY_METADATA)?.value;
@@ -93,12 +102,23 @@ function shaper(doc: Document, text: string): (node: unknown) => Shape {
   const unterminated = unterminatedBlockScalar(doc, text);
   const nodeShape = (node: unknown): Shape => {
     if (isScalar(node)) {
-      const value: unknown = typeof node.value === 'string' ? istioBlockValue(node.value, node, unterminated) : node.value;
+      const value: unknown =
+        typeof node.value === 'string' ? istioBlockValue(node.value, node, unterminated) : node.value;
       const plain = node.type === Scalar.PLAIN && node.tag === undefined;
-      const istio = plain ? goYamlPlainScalarType(node.source ?? String(value)) : typeof value === 'string' ? 'string' : 'tagged';
+      const istio = plain
+        ? goYamlPlainScalarType(node.source ?? String(value))
+        : typeof value === 'string'
+          ? 'string'
+          : 'tagged';
       return ['scalar', node.anchor ?? '', node.tag ?? '', typeof value, scalarText(value), istio];
     }
-    if (isMap(node)) return ['map', node.anchor ?? '', node.tag ?? '', node.items.map((pair) => [nodeShape(pair.key), nodeShape(pair.value)])];
+    if (isMap(node))
+      return [
+        'map',
+        node.anchor ?? '',
+        node.tag ?? '',
+        node.items.map((pair) => [nodeShape(pair.key), nodeShape(pair.value)]),
+      ];
     if (isSeq(node)) return ['seq', node.anchor ?? '', node.tag ?? '', node.items.map(nodeShape)];
     if (isAlias(node)) return ['alias', node.source];
     // A pair with no value node at all (`{a}`, `? a`): null, as an empty plain scalar is.

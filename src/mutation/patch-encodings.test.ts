@@ -22,23 +22,28 @@ function plan(pod: unknown, merge = new MergeCache().merge) {
 }
 
 describe('PatchEncodings', () => {
-  it.each(Object.keys(pods))('encodes the patch for a pod with %s as encodePatch does, first time and again', (shape) => {
-    const encodings = new PatchEncodings();
-    const merge = new MergeCache().merge;
-    for (let replica = 0; replica < 3; replica++) {
-      const { patch, annotation } = plan((pods[shape] as () => unknown)(), merge);
-      expect(encodings.encode(patch, annotation)).toBe(encodePatch(patch));
-    }
-    expect(encodings.size).toBe(1);
-  });
+  it.each(Object.keys(pods))(
+    'encodes the patch for a pod with %s as encodePatch does, first time and again',
+    (shape) => {
+      const encodings = new PatchEncodings();
+      const merge = new MergeCache().merge;
+      for (let replica = 0; replica < 3; replica++) {
+        const { patch, annotation } = plan((pods[shape] as () => unknown)(), merge);
+        expect(encodings.encode(patch, annotation)).toBe(encodePatch(patch));
+      }
+      expect(encodings.size).toBe(1);
+    },
+  );
 
   it('keeps the shapes apart: the same annotation text under another path is another patch', () => {
     const encodings = new PatchEncodings();
     const merge = new MergeCache().merge;
-    const encoded = Object.values(pods).slice(0, 3).map((pod) => {
-      const { patch, annotation } = plan(pod(), merge);
-      return encodings.encode(patch, annotation);
-    });
+    const encoded = Object.values(pods)
+      .slice(0, 3)
+      .map((pod) => {
+        const { patch, annotation } = plan(pod(), merge);
+        return encodings.encode(patch, annotation);
+      });
     expect(new Set(encoded).size).toBe(3);
     expect(encodings.size).toBe(3);
   });
@@ -55,11 +60,17 @@ describe('PatchEncodings', () => {
   it(`holds at most ${MAX_ENCODINGS} patches, and none larger than ${MAX_ENCODED_CHARS} characters`, () => {
     const encodings = new PatchEncodings();
     for (let i = 0; i < MAX_ENCODINGS * 2 + 7; i++) {
-      const { patch, annotation } = plan((pods['a YAML proxy config'] as (config: string) => unknown)(`concurrency: ${i}\n`));
+      const { patch, annotation } = plan(
+        (pods['a YAML proxy config'] as (config: string) => unknown)(`concurrency: ${i}\n`),
+      );
       expect(encodings.encode(patch, annotation)).toBe(encodePatch(patch));
       expect(encodings.size).toBeLessThanOrEqual(MAX_ENCODINGS);
     }
-    const big = plan((pods['a YAML proxy config'] as (config: string) => unknown)(`# ${'x'.repeat(MAX_ENCODED_CHARS)}\nconcurrency: 2\n`));
+    const big = plan(
+      (pods['a YAML proxy config'] as (config: string) => unknown)(
+        `# ${'x'.repeat(MAX_ENCODED_CHARS)}\nconcurrency: 2\n`,
+      ),
+    );
     const before = encodings.size;
     expect(encodings.encode(big.patch, big.annotation)).toBe(encodePatch(big.patch));
     expect(encodings.size).toBe(before);

@@ -31,11 +31,19 @@ function replicaSetPod({ labels = {}, annotations = {}, hostNetwork }: PodOption
     namespace: 'shop',
     labels: { app: 'web', 'pod-template-hash': '7d4b9c', ...labels },
     ownerReferences: [
-      { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d4b9c', uid: '5f0c7a8e-3b1d-4c2e-9f6a-1d2e3f4a5b6c', controller: true, blockOwnerDeletion: true },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        name: 'web-7d4b9c',
+        uid: '5f0c7a8e-3b1d-4c2e-9f6a-1d2e3f4a5b6c',
+        controller: true,
+        blockOwnerDeletion: true,
+      },
     ],
   };
   if (annotations === null) metadata['annotations'] = null;
-  else if (annotations !== 'absent') metadata['annotations'] = { 'kubectl.kubernetes.io/default-container': 'web', ...annotations };
+  else if (annotations !== 'absent')
+    metadata['annotations'] = { 'kubectl.kubernetes.io/default-container': 'web', ...annotations };
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -68,7 +76,9 @@ function patched(plan: PodMutationPlan): Extract<PodMutationPlan, { outcome: 'pa
 
 /** Applies the patch the way the API server does (validated, to a copy) and returns the proxy config text. */
 function applied(pod: unknown, patch: Operation[]): { pod: Record<string, unknown>; config: string } {
-  const result = applyPatch(structuredClone(pod), patch, true, false).newDocument as { metadata: { annotations: Record<string, string> } };
+  const result = applyPatch(structuredClone(pod), patch, true, false).newDocument as {
+    metadata: { annotations: Record<string, string> };
+  };
   const config = result.metadata.annotations[PROXY_CONFIG_ANNOTATION];
   if (config === undefined) throw new Error('patch did not write the annotation');
   return { pod: result as unknown as Record<string, unknown>, config };
@@ -84,7 +94,10 @@ function expectShortWarnings(plan: PodMutationPlan): void {
 
 describe('wantedProxyMetadata', () => {
   it('agent mode asks the sidecar agent to capture DNS and to allocate addresses', () => {
-    expect(wantedProxyMetadata('agent')).toEqual({ ISTIO_META_DNS_CAPTURE: 'true', ISTIO_META_DNS_AUTO_ALLOCATE: 'true' });
+    expect(wantedProxyMetadata('agent')).toEqual({
+      ISTIO_META_DNS_CAPTURE: 'true',
+      ISTIO_META_DNS_AUTO_ALLOCATE: 'true',
+    });
   });
   it('controller mode leaves allocation to istiod (Istio 1.25+) and only captures DNS', () => {
     expect(wantedProxyMetadata('controller')).toEqual({ ISTIO_META_DNS_CAPTURE: 'true' });
@@ -109,7 +122,9 @@ describe('planPodMutation patches pods that should capture DNS', () => {
       'kubectl.kubernetes.io/default-container': 'web',
       [PROXY_CONFIG_ANNOTATION]: expected,
     });
-    for (const value of Object.values((parse(result.config) as { proxyMetadata: Record<string, unknown> }).proxyMetadata)) {
+    for (const value of Object.values(
+      (parse(result.config) as { proxyMetadata: Record<string, unknown> }).proxyMetadata,
+    )) {
       expect(typeof value).toBe('string');
     }
   });
@@ -119,7 +134,9 @@ describe('planPodMutation patches pods that should capture DNS', () => {
     ['metadata.annotations is null', replicaSetPod({ annotations: null })],
   ])('creates the annotations map when %s', (_name, pod) => {
     const plan = patched(planPodMutation(pod, 'agent'));
-    expect(plan.patch).toEqual([{ op: 'add', path: '/metadata/annotations', value: { [PROXY_CONFIG_ANNOTATION]: AGENT_YAML } }]);
+    expect(plan.patch).toEqual([
+      { op: 'add', path: '/metadata/annotations', value: { [PROXY_CONFIG_ANNOTATION]: AGENT_YAML } },
+    ]);
     expect(applied(pod, plan.patch).config).toBe(AGENT_YAML);
   });
 
@@ -128,34 +145,51 @@ describe('planPodMutation patches pods that should capture DNS', () => {
     ['metadata: null', { apiVersion: 'v1', kind: 'Pod', metadata: null, spec: {} }],
   ])('creates metadata when the pod has %s', (_name, pod) => {
     const plan = patched(planPodMutation(pod, 'controller'));
-    expect(plan.patch).toEqual([{ op: 'add', path: '/metadata', value: { annotations: { [PROXY_CONFIG_ANNOTATION]: CONTROLLER_YAML } } }]);
+    expect(plan.patch).toEqual([
+      { op: 'add', path: '/metadata', value: { annotations: { [PROXY_CONFIG_ANNOTATION]: CONTROLLER_YAML } } },
+    ]);
     expect(applied(pod, plan.patch).config).toBe(CONTROLLER_YAML);
   });
 
   it('edits the owner YAML in place, keeping comments and other settings', () => {
-    const owner = '# payments team\nholdApplicationUntilProxyStarts: true\nproxyMetadata:\n  GRPC_XDS_BOOTSTRAP: "/etc/istio/proxy/grpc-bootstrap.json"\n';
+    const owner =
+      '# payments team\nholdApplicationUntilProxyStarts: true\nproxyMetadata:\n  GRPC_XDS_BOOTSTRAP: "/etc/istio/proxy/grpc-bootstrap.json"\n';
     const pod = replicaSetPod({ annotations: { [PROXY_CONFIG_ANNOTATION]: owner } });
     const plan = patched(planPodMutation(pod, 'agent'));
-    expect(applied(pod, plan.patch).config).toBe(`${owner}  ISTIO_META_DNS_CAPTURE: "true"\n  ISTIO_META_DNS_AUTO_ALLOCATE: "true"\n`);
+    expect(applied(pod, plan.patch).config).toBe(
+      `${owner}  ISTIO_META_DNS_CAPTURE: "true"\n  ISTIO_META_DNS_AUTO_ALLOCATE: "true"\n`,
+    );
   });
 
   it('edits compact JSON as compact JSON', () => {
-    const pod = replicaSetPod({ annotations: { [PROXY_CONFIG_ANNOTATION]: '{"holdApplicationUntilProxyStarts":true}' } });
+    const pod = replicaSetPod({
+      annotations: { [PROXY_CONFIG_ANNOTATION]: '{"holdApplicationUntilProxyStarts":true}' },
+    });
     const plan = patched(planPodMutation(pod, 'controller'));
-    expect(applied(pod, plan.patch).config).toBe('{"holdApplicationUntilProxyStarts":true,"proxyMetadata":{"ISTIO_META_DNS_CAPTURE":"true"}}');
+    expect(applied(pod, plan.patch).config).toBe(
+      '{"holdApplicationUntilProxyStarts":true,"proxyMetadata":{"ISTIO_META_DNS_CAPTURE":"true"}}',
+    );
   });
 
   it('adds what is missing and warns about a key the owner turned off', () => {
-    const pod = replicaSetPod({ annotations: { [PROXY_CONFIG_ANNOTATION]: 'proxyMetadata:\n  ISTIO_META_DNS_CAPTURE: "false"\n' } });
+    const pod = replicaSetPod({
+      annotations: { [PROXY_CONFIG_ANNOTATION]: 'proxyMetadata:\n  ISTIO_META_DNS_CAPTURE: "false"\n' },
+    });
     const plan = patched(planPodMutation(pod, 'agent'));
     expect(plan.added).toEqual(['ISTIO_META_DNS_AUTO_ALLOCATE']);
-    expect(plan.warnings).toEqual(['pod keeps its own proxyMetadata ISTIO_META_DNS_CAPTURE="false"; DNS capture stays off']);
-    expect(applied(pod, plan.patch).config).toBe('proxyMetadata:\n  ISTIO_META_DNS_CAPTURE: "false"\n  ISTIO_META_DNS_AUTO_ALLOCATE: "true"\n');
+    expect(plan.warnings).toEqual([
+      'pod keeps its own proxyMetadata ISTIO_META_DNS_CAPTURE="false"; DNS capture stays off',
+    ]);
+    expect(applied(pod, plan.patch).config).toBe(
+      'proxyMetadata:\n  ISTIO_META_DNS_CAPTURE: "false"\n  ISTIO_META_DNS_AUTO_ALLOCATE: "true"\n',
+    );
   });
 
   it('warns when the opt-out label has a value that does not opt out', () => {
     const plan = patched(planPodMutation(replicaSetPod({ labels: { [OPT_OUT_LABEL]: 'Disabled' } }), 'controller'));
-    expect(plan.warnings).toEqual(['label egress-guard.io/dns-capture="Disabled" has no effect; only "disabled" opts out']);
+    expect(plan.warnings).toEqual([
+      'label egress-guard.io/dns-capture="Disabled" has no effect; only "disabled" opts out',
+    ]);
   });
 
   it('uses the merge function it is given (a memoised one, in the webhook)', () => {
@@ -163,13 +197,20 @@ describe('planPodMutation patches pods that should capture DNS', () => {
     const pod = replicaSetPod({ annotations: { [PROXY_CONFIG_ANNOTATION]: 'concurrency: 2\n' } });
     planPodMutation(pod, 'controller', merge);
     expect(merge).toHaveBeenCalledWith('concurrency: 2\n', { ISTIO_META_DNS_CAPTURE: 'true' });
-    const stub = jest.fn<typeof mergeProxyMetadata>().mockReturnValue({ kind: 'changed', text: 'cached', kept: [], added: ['X'] });
-    expect(planPodMutation(pod, 'controller', stub)).toMatchObject({ outcome: 'patched', added: ['X'], patch: [{ value: 'cached' }] });
+    const stub = jest
+      .fn<typeof mergeProxyMetadata>()
+      .mockReturnValue({ kind: 'changed', text: 'cached', kept: [], added: ['X'] });
+    expect(planPodMutation(pod, 'controller', stub)).toMatchObject({
+      outcome: 'patched',
+      added: ['X'],
+      patch: [{ value: 'cached' }],
+    });
   });
 });
 
 describe('planPodMutation is idempotent', () => {
-  const owner = (config: string): Record<string, unknown> => replicaSetPod({ annotations: { [PROXY_CONFIG_ANNOTATION]: config } });
+  const owner = (config: string): Record<string, unknown> =>
+    replicaSetPod({ annotations: { [PROXY_CONFIG_ANNOTATION]: config } });
   it.each([
     ['no annotations map', replicaSetPod({ annotations: 'absent' })],
     ['no config annotation', replicaSetPod()],
@@ -206,17 +247,35 @@ describe('planPodMutation skips pods it must not touch', () => {
   it.each([
     ['the opt-out label', replicaSetPod({ labels: { [OPT_OUT_LABEL]: 'disabled' } }), 'opted-out'],
     ['injection off by label', replicaSetPod({ labels: { 'sidecar.istio.io/inject': 'false' } }), 'injection-disabled'],
-    ['injection off by annotation', replicaSetPod({ annotations: { 'sidecar.istio.io/inject': 'false' } }), 'injection-disabled'],
+    [
+      'injection off by annotation',
+      replicaSetPod({ annotations: { 'sidecar.istio.io/inject': 'false' } }),
+      'injection-disabled',
+    ],
     ['hostNetwork', replicaSetPod({ hostNetwork: true }), 'host-network'],
     ['ambient mode', replicaSetPod({ labels: { 'istio.io/dataplane-mode': 'ambient' } }), 'ambient'],
-    ['opt-out first, whatever else applies', replicaSetPod({ labels: { [OPT_OUT_LABEL]: 'disabled', 'istio.io/dataplane-mode': 'ambient' }, hostNetwork: true }), 'opted-out'],
-    ['even with an unreadable annotation', replicaSetPod({ hostNetwork: true, annotations: { [PROXY_CONFIG_ANNOTATION]: 'a: b: c' } }), 'host-network'],
+    [
+      'opt-out first, whatever else applies',
+      replicaSetPod({
+        labels: { [OPT_OUT_LABEL]: 'disabled', 'istio.io/dataplane-mode': 'ambient' },
+        hostNetwork: true,
+      }),
+      'opted-out',
+    ],
+    [
+      'even with an unreadable annotation',
+      replicaSetPod({ hostNetwork: true, annotations: { [PROXY_CONFIG_ANNOTATION]: 'a: b: c' } }),
+      'host-network',
+    ],
   ])('%s', (_name, pod, reason) => {
     expect(planPodMutation(pod, 'agent')).toEqual({ outcome: 'skipped', reason, warnings: [] });
   });
 
   it('does not skip a pod whose label turns injection back on over the annotation (Istio prefers the label)', () => {
-    const pod = replicaSetPod({ labels: { 'sidecar.istio.io/inject': 'true' }, annotations: { 'sidecar.istio.io/inject': 'false' } });
+    const pod = replicaSetPod({
+      labels: { 'sidecar.istio.io/inject': 'true' },
+      annotations: { 'sidecar.istio.io/inject': 'false' },
+    });
     expect(planPodMutation(pod, 'agent').outcome).toBe('patched');
   });
 });
@@ -228,19 +287,51 @@ describe('planPodMutation leaves unusable annotations alone and says why', () =>
     return pod;
   };
   it.each([
-    ['invalid YAML', withConfig('holdApplicationUntilProxyStarts: true\n  tracing: {}\n'),
-      'proxy.istio.io/config is not valid YAML (line 1, column 34: Nested mappings are not allowed in…); pod left unchanged'],
-    ['two documents', withConfig('concurrency: 2\n---\n'),
-      'proxy.istio.io/config holds more than one YAML document (line 2, column 1); egress-guard left the pod unchanged'],
-    ['a list', withConfig('- concurrency: 2\n'), 'proxy.istio.io/config is a list, not a mapping; egress-guard left the pod unchanged'],
-    ['a scalar', withConfig('holdApplicationUntilProxyStarts'), 'proxy.istio.io/config is a string, not a mapping; egress-guard left the pod unchanged'],
-    ['proxyMetadata as a list', withConfig('proxyMetadata: [a]'), 'proxy.istio.io/config has proxyMetadata as a list, not a mapping; egress-guard left the pod unchanged'],
-    ['an unquoted boolean, which Istio would reject', withConfig('proxyMetadata:\n  ISTIO_META_DNS_CAPTURE: true\n'),
-      'proxy.istio.io/config sets proxyMetadata.ISTIO_META_DNS_CAPTURE to unquoted true; Istio needs a quoted string'],
-    ['an annotation value that is not a string', withConfig(42), 'proxy.istio.io/config is a number, not a string; egress-guard left the pod unchanged'],
-    ['annotations that are not a map', { metadata: { annotations: ['proxy.istio.io/config'] } },
-      'pod metadata.annotations is a list, not a map; egress-guard left the pod unchanged'],
-    ['metadata that is not an object', { metadata: 'web' }, 'pod metadata is a string, not an object; egress-guard left the pod unchanged'],
+    [
+      'invalid YAML',
+      withConfig('holdApplicationUntilProxyStarts: true\n  tracing: {}\n'),
+      'proxy.istio.io/config is not valid YAML (line 1, column 34: Nested mappings are not allowed in…); pod left unchanged',
+    ],
+    [
+      'two documents',
+      withConfig('concurrency: 2\n---\n'),
+      'proxy.istio.io/config holds more than one YAML document (line 2, column 1); egress-guard left the pod unchanged',
+    ],
+    [
+      'a list',
+      withConfig('- concurrency: 2\n'),
+      'proxy.istio.io/config is a list, not a mapping; egress-guard left the pod unchanged',
+    ],
+    [
+      'a scalar',
+      withConfig('holdApplicationUntilProxyStarts'),
+      'proxy.istio.io/config is a string, not a mapping; egress-guard left the pod unchanged',
+    ],
+    [
+      'proxyMetadata as a list',
+      withConfig('proxyMetadata: [a]'),
+      'proxy.istio.io/config has proxyMetadata as a list, not a mapping; egress-guard left the pod unchanged',
+    ],
+    [
+      'an unquoted boolean, which Istio would reject',
+      withConfig('proxyMetadata:\n  ISTIO_META_DNS_CAPTURE: true\n'),
+      'proxy.istio.io/config sets proxyMetadata.ISTIO_META_DNS_CAPTURE to unquoted true; Istio needs a quoted string',
+    ],
+    [
+      'an annotation value that is not a string',
+      withConfig(42),
+      'proxy.istio.io/config is a number, not a string; egress-guard left the pod unchanged',
+    ],
+    [
+      'annotations that are not a map',
+      { metadata: { annotations: ['proxy.istio.io/config'] } },
+      'pod metadata.annotations is a list, not a map; egress-guard left the pod unchanged',
+    ],
+    [
+      'metadata that is not an object',
+      { metadata: 'web' },
+      'pod metadata is a string, not an object; egress-guard left the pod unchanged',
+    ],
   ])('%s', (_name, pod, warning) => {
     const plan = planPodMutation(pod, 'agent');
     expect(plan).toEqual({ outcome: 'invalid-annotation', warnings: [warning] });
@@ -251,7 +342,10 @@ describe('planPodMutation leaves unusable annotations alone and says why', () =>
 describe('planPodMutation with inputs that are not pods', () => {
   it.each([null, 42, 'pod', [], true])('leaves %j unchanged with a warning', (pod) => {
     const plan = planPodMutation(pod, 'agent');
-    expect(plan).toEqual({ outcome: 'unchanged', warnings: [expect.stringMatching(/^egress-guard expected a Pod object, got .+; left it unchanged$/)] });
+    expect(plan).toEqual({
+      outcome: 'unchanged',
+      warnings: [expect.stringMatching(/^egress-guard expected a Pod object, got .+; left it unchanged$/)],
+    });
   });
 
   it('treats labels that are not a map as no labels', () => {
@@ -261,12 +355,22 @@ describe('planPodMutation with inputs that are not pods', () => {
   });
 
   it('never throws; every patch applies cleanly and planning the result again changes nothing', () => {
-    const annotationValue = fc.oneof(fc.string(), fc.constantFrom(AGENT_YAML, '{"proxyMetadata":{}}', 'a: b: c', 'proxyMetadata: [x]'), fc.jsonValue());
+    const annotationValue = fc.oneof(
+      fc.string(),
+      fc.constantFrom(AGENT_YAML, '{"proxyMetadata":{}}', 'a: b: c', 'proxyMetadata: [x]'),
+      fc.jsonValue(),
+    );
     const map = (keys: string[], value: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> =>
-      fc.oneof(fc.dictionary(fc.oneof(fc.constantFrom(...keys), fc.string()), value, { maxKeys: 4 }), fc.jsonValue({ maxDepth: 1 }));
+      fc.oneof(
+        fc.dictionary(fc.oneof(fc.constantFrom(...keys), fc.string()), value, { maxKeys: 4 }),
+        fc.jsonValue({ maxDepth: 1 }),
+      );
     const metadata = fc.record(
       {
-        labels: map([OPT_OUT_LABEL, 'sidecar.istio.io/inject', 'istio.io/dataplane-mode', '__proto__'], fc.oneof(fc.constantFrom('disabled', 'false', 'ambient', 'true'), fc.jsonValue())),
+        labels: map(
+          [OPT_OUT_LABEL, 'sidecar.istio.io/inject', 'istio.io/dataplane-mode', '__proto__'],
+          fc.oneof(fc.constantFrom('disabled', 'false', 'ambient', 'true'), fc.jsonValue()),
+        ),
         annotations: map([PROXY_CONFIG_ANNOTATION, 'sidecar.istio.io/inject', 'constructor'], annotationValue),
         generateName: fc.constant('web-7d4b9c-'),
       },
@@ -274,7 +378,13 @@ describe('planPodMutation with inputs that are not pods', () => {
     );
     const pod = fc.oneof(
       fc.jsonValue(),
-      fc.record({ metadata: fc.oneof(metadata, fc.jsonValue({ maxDepth: 1 })), spec: fc.oneof(fc.record({ hostNetwork: fc.jsonValue() }), fc.jsonValue({ maxDepth: 1 })) }, { requiredKeys: [] }),
+      fc.record(
+        {
+          metadata: fc.oneof(metadata, fc.jsonValue({ maxDepth: 1 })),
+          spec: fc.oneof(fc.record({ hostNetwork: fc.jsonValue() }), fc.jsonValue({ maxDepth: 1 })),
+        },
+        { requiredKeys: [] },
+      ),
     );
     fc.assert(
       fc.property(pod, fc.constantFrom('agent', 'controller'), (input, mode) => {
@@ -299,7 +409,12 @@ describe('jsonPointerSegment', () => {
   ])('%s -> %s', (key, segment) => {
     expect(jsonPointerSegment(key)).toBe(segment);
     // The segment addresses exactly that key.
-    const { newDocument } = applyPatch({ metadata: { annotations: {} } }, [{ op: 'add', path: `/metadata/annotations/${segment}`, value: 'v' }], true, false);
+    const { newDocument } = applyPatch(
+      { metadata: { annotations: {} } },
+      [{ op: 'add', path: `/metadata/annotations/${segment}`, value: 'v' }],
+      true,
+      false,
+    );
     expect(newDocument).toEqual({ metadata: { annotations: { [key]: 'v' } } });
   });
 });

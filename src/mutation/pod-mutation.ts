@@ -15,7 +15,10 @@ export const DNS_CAPTURE = 'ISTIO_META_DNS_CAPTURE';
 export const DNS_AUTO_ALLOCATE = 'ISTIO_META_DNS_AUTO_ALLOCATE';
 
 // Values are strings: proxyMetadata is map<string,string>, and Istio rejects an unquoted true.
-const AGENT_METADATA: Readonly<Record<string, string>> = Object.freeze({ [DNS_CAPTURE]: 'true', [DNS_AUTO_ALLOCATE]: 'true' });
+const AGENT_METADATA: Readonly<Record<string, string>> = Object.freeze({
+  [DNS_CAPTURE]: 'true',
+  [DNS_AUTO_ALLOCATE]: 'true',
+});
 // AUTO_ALLOCATE_MODE=controller: Istio 1.25+ allocates addresses in istiod and deprecates the agent flag.
 const CONTROLLER_METADATA: Readonly<Record<string, string>> = Object.freeze({ [DNS_CAPTURE]: 'true' });
 
@@ -42,9 +45,17 @@ export type PodMutationPlan =
   | { outcome: 'invalid-annotation'; warnings: string[] };
 
 /** `merge` lets the caller pass a memoised mergeProxyMetadata. Never throws, whatever `pod` is. */
-export function planPodMutation(pod: unknown, mode: AutoAllocateMode, merge: typeof mergeProxyMetadata = mergeProxyMetadata): PodMutationPlan {
+export function planPodMutation(
+  pod: unknown,
+  mode: AutoAllocateMode,
+  merge: typeof mergeProxyMetadata = mergeProxyMetadata,
+): PodMutationPlan {
   // The API server only sends objects; anything else is not ours to change.
-  if (!isJsonRecord(pod)) return { outcome: 'unchanged', warnings: [`egress-guard expected a Pod object, got ${describeJsonType(pod)}; left it unchanged`] };
+  if (!isJsonRecord(pod))
+    return {
+      outcome: 'unchanged',
+      warnings: [`egress-guard expected a Pod object, got ${describeJsonType(pod)}; left it unchanged`],
+    };
   const reason = skipReason(pod);
   if (reason !== undefined) return { outcome: 'skipped', reason, warnings: [] };
 
@@ -63,7 +74,8 @@ export function planPodMutation(pod: unknown, mode: AutoAllocateMode, merge: typ
 
   const warnings = labelWarnings(metadata);
   const merged = merge(existing, wantedProxyMetadata(mode));
-  if (merged.kind === 'invalid') return invalid(leftUnchangedWarning(PROXY_CONFIG_ANNOTATION, merged.problem), warnings);
+  if (merged.kind === 'invalid')
+    return invalid(leftUnchangedWarning(PROXY_CONFIG_ANNOTATION, merged.problem), warnings);
   warnings.push(...merged.kept.map(keptKeyWarning));
   if (merged.kind === 'unchanged') return { outcome: 'unchanged', warnings };
 

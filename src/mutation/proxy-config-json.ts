@@ -40,7 +40,10 @@ export function openJsonConfig(text: string): OpenResult | undefined {
   const proxyMetadata = new Map<string, string>();
   for (const [key, value] of Object.entries(metadata)) {
     if (typeof value !== 'string') {
-      const description = typeof value === 'boolean' || typeof value === 'number' ? unquoted(JSON.stringify(value)) : describeJsonType(value);
+      const description =
+        typeof value === 'boolean' || typeof value === 'number'
+          ? unquoted(JSON.stringify(value))
+          : describeJsonType(value);
       return proxyMetadataValueNotString(key, description);
     }
     proxyMetadata.set(key, value);
@@ -55,7 +58,9 @@ export function openJsonConfig(text: string): OpenResult | undefined {
       *edits(additions) {
         // Object.fromEntries defines own properties, so a `__proto__` key stays data and never a prototype.
         const nextMetadata = Object.fromEntries([...Object.entries(metadata), ...additions]);
-        const entries = Object.entries(root).map(([key, value]) => [key, key === 'proxyMetadata' ? nextMetadata : value] as const);
+        const entries = Object.entries(root).map(
+          ([key, value]) => [key, key === 'proxyMetadata' ? nextMetadata : value] as const,
+        );
         if (!Object.hasOwn(root, 'proxyMetadata')) entries.push(['proxyMetadata', nextMetadata]);
         const json = JSON.stringify(Object.fromEntries(entries), null, jsonIndent(trimmed));
         const leading = text.slice(0, text.length - text.trimStart().length);

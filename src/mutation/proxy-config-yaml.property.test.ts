@@ -24,10 +24,16 @@ interface BlockString {
   /** `|-2` rather than `|2-`. */
   chompFirst: boolean;
 }
-type Value = BlockString | { kind: 'plain'; value: string } | { kind: 'map'; entries: Array<[string, Value]> } | { kind: 'list'; items: BlockString[] };
+type Value =
+  | BlockString
+  | { kind: 'plain'; value: string }
+  | { kind: 'map'; entries: Array<[string, Value]> }
+  | { kind: 'list'; items: BlockString[] };
 
 const word = fc.stringMatching(/^[a-z][a-z0-9 #:'"./-]{0,10}$/).map((text) => text.trimEnd());
-const contentLine = fc.tuple(fc.integer({ min: 0, max: 4 }), word).map(([spaces, text]) => `${' '.repeat(spaces)}${text}`);
+const contentLine = fc
+  .tuple(fc.integer({ min: 0, max: 4 }), word)
+  .map(([spaces, text]) => `${' '.repeat(spaces)}${text}`);
 
 const blockString: fc.Arbitrary<BlockString> = fc
   .record({
@@ -41,38 +47,81 @@ const blockString: fc.Arbitrary<BlockString> = fc
     indicatorAlways: fc.boolean(),
     chompFirst: fc.boolean(),
   })
-  .map(({ leadingSpaces, leadingEmptyLine, first, more, trailingNewlines, folded, startsWithText, indicatorAlways, chompFirst }) => {
-    // Mostly text that starts with spaces; now and then text that does not, for contrast.
-    const spaces = startsWithText === 0 ? 0 : leadingSpaces;
-    // Folded scalars fold line breaks; one line of text reads the same either way, which keeps the model simple.
-    const lines = folded ? [`${' '.repeat(spaces)}${first}`] : [`${' '.repeat(spaces)}${first}`, ...more];
-    // The last line must hold text: trailing empty lines are what the chomping indicator governs.
-    while (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
-    const lead = leadingEmptyLine && !folded ? '\n' : '';
-    return { kind: 'block', value: `${lead}${lines.join('\n')}${'\n'.repeat(trailingNewlines)}`, folded, indicatorAlways, chompFirst };
-  });
+  .map(
+    ({
+      leadingSpaces,
+      leadingEmptyLine,
+      first,
+      more,
+      trailingNewlines,
+      folded,
+      startsWithText,
+      indicatorAlways,
+      chompFirst,
+    }) => {
+      // Mostly text that starts with spaces; now and then text that does not, for contrast.
+      const spaces = startsWithText === 0 ? 0 : leadingSpaces;
+      // Folded scalars fold line breaks; one line of text reads the same either way, which keeps the model simple.
+      const lines = folded ? [`${' '.repeat(spaces)}${first}`] : [`${' '.repeat(spaces)}${first}`, ...more];
+      // The last line must hold text: trailing empty lines are what the chomping indicator governs.
+      while (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
+      const lead = leadingEmptyLine && !folded ? '\n' : '';
+      return {
+        kind: 'block',
+        value: `${lead}${lines.join('\n')}${'\n'.repeat(trailingNewlines)}`,
+        folded,
+        indicatorAlways,
+        chompFirst,
+      };
+    },
+  );
 
 const plain: fc.Arbitrary<Value> = fc.stringMatching(/^[a-z][a-z0-9]{0,8}$/).map((value) => ({ kind: 'plain', value }));
-const key = fc.constantFrom('tracing', 'custom', 'value', 'literal', 'team', 'concurrency', 'a', 'b', 'x_1', 'GRPC_XDS_BOOTSTRAP');
+const key = fc.constantFrom(
+  'tracing',
+  'custom',
+  'value',
+  'literal',
+  'team',
+  'concurrency',
+  'a',
+  'b',
+  'x_1',
+  'GRPC_XDS_BOOTSTRAP',
+);
 
 const value: fc.Arbitrary<Value> = fc.letrec<{ value: Value }>((tie) => ({
   value: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
     blockString,
     plain,
-    fc.uniqueArray(fc.tuple(key, tie('value')), { selector: ([name]) => name, minLength: 1, maxLength: 3 }).map((entries): Value => ({ kind: 'map', entries })),
+    fc
+      .uniqueArray(fc.tuple(key, tie('value')), { selector: ([name]) => name, minLength: 1, maxLength: 3 })
+      .map((entries): Value => ({ kind: 'map', entries })),
     fc.array(blockString, { minLength: 1, maxLength: 2 }).map((items): Value => ({ kind: 'list', items })),
   ),
 })).value;
 
-type Metadata = { kind: 'absent' } | { kind: 'empty'; comment: boolean } | { kind: 'block'; entries: Array<[string, BlockString | string]> } | { kind: 'flow'; entries: Array<[string, string]> };
+type Metadata =
+  | { kind: 'absent' }
+  | { kind: 'empty'; comment: boolean }
+  | { kind: 'block'; entries: Array<[string, BlockString | string]> }
+  | { kind: 'flow'; entries: Array<[string, string]> };
 
 const metadataKey = fc.constantFrom('GRPC_XDS_BOOTSTRAP', 'ISTIO_META_OTHER', 'A', 'b_2');
 const metadata: fc.Arbitrary<Metadata> = fc.oneof(
   fc.constant<Metadata>({ kind: 'absent' }),
   fc.boolean().map((comment): Metadata => ({ kind: 'empty', comment })),
-  fc.uniqueArray(fc.tuple(metadataKey, fc.oneof(blockString, word)), { selector: ([name]) => name, minLength: 1, maxLength: 3 }).map((entries): Metadata => ({ kind: 'block', entries })),
-  fc.uniqueArray(fc.tuple(metadataKey, word), { selector: ([name]) => name, minLength: 1, maxLength: 3 }).map((entries): Metadata => ({ kind: 'flow', entries })),
+  fc
+    .uniqueArray(fc.tuple(metadataKey, fc.oneof(blockString, word)), {
+      selector: ([name]) => name,
+      minLength: 1,
+      maxLength: 3,
+    })
+    .map((entries): Metadata => ({ kind: 'block', entries })),
+  fc
+    .uniqueArray(fc.tuple(metadataKey, word), { selector: ([name]) => name, minLength: 1, maxLength: 3 })
+    .map((entries): Metadata => ({ kind: 'flow', entries })),
 );
 
 const documentModel = fc.record({
@@ -168,10 +217,14 @@ function writeDocument(model: DocumentModel): { text: string; config: Record<str
           metadataLines.push(`${' '.repeat(step)}${name}: ${header}`, ...body);
         }
       }
-      metadataValue = Object.fromEntries(meta.entries.map(([name, entry]) => [name, typeof entry === 'string' ? entry : entry.value]));
+      metadataValue = Object.fromEntries(
+        meta.entries.map(([name, entry]) => [name, typeof entry === 'string' ? entry : entry.value]),
+      );
       break;
     case 'flow':
-      metadataLines = [`proxyMetadata: {${meta.entries.map(([name, entry]) => `${name}: ${JSON.stringify(entry)}`).join(', ')}}`];
+      metadataLines = [
+        `proxyMetadata: {${meta.entries.map(([name, entry]) => `${name}: ${JSON.stringify(entry)}`).join(', ')}}`,
+      ];
       metadataValue = Object.fromEntries(meta.entries);
       break;
   }
@@ -196,13 +249,21 @@ describe('the YAML editor and block scalars (properties)', () => {
         expect(parseDocument(text).errors).toEqual([]);
         expect(parse(text) ?? {}).toEqual(config);
         // What the old editor did (re-print at the document's indentation) loses leading spaces here and there.
-        if (JSON.stringify(parse(parseDocument(text).toString({ indent: model.step, lineWidth: 0 }))) !== JSON.stringify(parse(text))) printerWouldShift++;
+        if (
+          JSON.stringify(parse(parseDocument(text).toString({ indent: model.step, lineWidth: 0 }))) !==
+          JSON.stringify(parse(text))
+        )
+          printerWouldShift++;
 
         const wanted = WANTED[model.mode];
         const result = mergeProxyMetadata(text, wanted);
-        if (result.kind !== 'changed') throw new Error(`expected a change for ${JSON.stringify(text)}, got ${JSON.stringify(result)}`);
+        if (result.kind !== 'changed')
+          throw new Error(`expected a change for ${JSON.stringify(text)}, got ${JSON.stringify(result)}`);
         const metadataBefore = (config.proxyMetadata ?? {}) as Record<string, string>;
-        const expected = 'proxyMetadata' in config ? { ...config, proxyMetadata: { ...metadataBefore, ...wanted } } : { ...config, proxyMetadata: { ...wanted } };
+        const expected =
+          'proxyMetadata' in config
+            ? { ...config, proxyMetadata: { ...metadataBefore, ...wanted } }
+            : { ...config, proxyMetadata: { ...wanted } };
         expect(parse(result.text)).toEqual(expected);
 
         // Byte for byte what the owner wrote, once our lines (or flow entries) are taken out again.
@@ -211,7 +272,9 @@ describe('the YAML editor and block scalars (properties)', () => {
             ? result.text.replace(OUR_FLOW_ENTRIES, '')
             : result.text
                 .split('\n')
-                .filter((line) => !OUR_LINE.test(line) && !(model.metadata.kind === 'absent' && line === 'proxyMetadata:'))
+                .filter(
+                  (line) => !OUR_LINE.test(line) && !(model.metadata.kind === 'absent' && line === 'proxyMetadata:'),
+                )
                 .join('\n');
         expect(ourText).toBe(text);
 

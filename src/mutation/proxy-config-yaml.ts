@@ -2,7 +2,18 @@
 // our entries into the owner's text (yaml-splice), so that comments, key order, quoting, block scalars and flow/block
 // style survive byte for byte, and only our keys are added. Texts the splice does not handle are edited as a
 // Document and re-printed. Either way merge-check reads the result back before it is used.
-import { Pair, Scalar, YAMLMap, isAlias, isMap, isNode, isScalar, isSeq, type Document, type ToStringOptions } from 'yaml';
+import {
+  Pair,
+  Scalar,
+  YAMLMap,
+  isAlias,
+  isMap,
+  isNode,
+  isScalar,
+  isSeq,
+  type Document,
+  type ToStringOptions,
+} from 'yaml';
 import {
   position,
   problem,
@@ -30,7 +41,9 @@ export function openYamlConfig(text: string): OpenResult {
   const aliases = resolveAliases(doc);
   if (!aliases.ok) {
     const where = aliases.reason === 'circular' ? 'inside the node it names' : 'with no anchor before it';
-    return problem(`has alias *${clip(aliases.alias.source, 24)} ${where} (${position(text, aliases.alias.range?.[0] ?? 0)})`);
+    return problem(
+      `has alias *${clip(aliases.alias.source, 24)} ${where} (${position(text, aliases.alias.range?.[0] ?? 0)})`,
+    );
   }
 
   const root = doc.contents;
@@ -38,10 +51,13 @@ export function openYamlConfig(text: string): OpenResult {
   const rootIsEmpty = root === null || (isScalar(root) && root.value === null);
   if (!rootIsEmpty && !isMap(root)) return problem(`is ${describeNode(root, doc)}, not a mapping`);
 
-  const metadataPair = isMap(root) ? root.items.find((pair) => isScalar(pair.key) && pair.key.value === PROXY_METADATA) : undefined;
+  const metadataPair = isMap(root)
+    ? root.items.find((pair) => isScalar(pair.key) && pair.key.value === PROXY_METADATA)
+    : undefined;
   const metadataNode = metadataPair?.value;
   // `proxyMetadata:` with nothing after it is unset to Istio; a template that rendered no entries writes that.
-  const metadataIsEmpty = metadataNode === undefined || metadataNode === null || (isScalar(metadataNode) && metadataNode.value === null);
+  const metadataIsEmpty =
+    metadataNode === undefined || metadataNode === null || (isScalar(metadataNode) && metadataNode.value === null);
   if (isAlias(metadataNode)) {
     // Adding keys through an alias would edit the anchored node, wherever else it is used.
     return problem(`has proxyMetadata as alias *${clip(metadataNode.source, 24)}, which egress-guard does not edit`);
@@ -49,7 +65,9 @@ export function openYamlConfig(text: string): OpenResult {
   if (!metadataIsEmpty && !isMap(metadataNode)) return proxyMetadataNotMapping(describeNode(metadataNode, doc));
   if (isNode(metadataNode) && metadataNode.anchor !== undefined && isAliased(aliases, metadataNode)) {
     // Our keys would show up wherever the alias is, too.
-    return problem(`has proxyMetadata anchored as &${clip(metadataNode.anchor, 24)} and used elsewhere, which egress-guard does not edit`);
+    return problem(
+      `has proxyMetadata anchored as &${clip(metadataNode.anchor, 24)} and used elsewhere, which egress-guard does not edit`,
+    );
   }
   const metadataMap = isMap(metadataNode) ? metadataNode : undefined;
 
@@ -129,14 +147,19 @@ function quoted(value: string): Scalar<string> {
 function istioString(node: unknown): string | undefined {
   if (!isScalar(node) || typeof node.value !== 'string') return undefined;
   // A plain `yes` is a string to YAML 1.2 but a boolean to Istio; an explicit `!!str yes` is a string to both.
-  if (node.type === Scalar.PLAIN && node.tag === undefined && goYamlPlainScalarType(node.source ?? node.value) !== 'string') {
+  if (
+    node.type === Scalar.PLAIN &&
+    node.tag === undefined &&
+    goYamlPlainScalarType(node.source ?? node.value) !== 'string'
+  ) {
     return undefined;
   }
   return node.value;
 }
 
 function describeValue(node: unknown, doc: Document): string {
-  if (isScalar(node) && node.value !== null && node.type === Scalar.PLAIN) return unquoted(node.source ?? String(node.value));
+  if (isScalar(node) && node.value !== null && node.type === Scalar.PLAIN)
+    return unquoted(node.source ?? String(node.value));
   return describeNode(node, doc);
 }
 

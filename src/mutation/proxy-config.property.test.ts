@@ -14,9 +14,17 @@ const text = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.string({ 
 // Our keys, prototype-ish names and arbitrary text, so collisions and pollution attempts come up often.
 const metadataKey = fc.oneof(fc.constantFrom(...OURS, '__proto__', 'constructor', 'ISTIO_META_OTHER'), text);
 const metadataValue = fc.oneof(fc.constantFrom('true', 'false', 'TRUE', 'yes', ''), text);
-const metadataEntries = fc.uniqueArray(fc.tuple(metadataKey, metadataValue), { selector: ([key]) => key, maxLength: 6 });
+const metadataEntries = fc.uniqueArray(fc.tuple(metadataKey, metadataValue), {
+  selector: ([key]) => key,
+  maxLength: 6,
+});
 const otherFields = fc.uniqueArray(
-  fc.tuple(fc.oneof(fc.constantFrom('holdApplicationUntilProxyStarts', 'tracing', '__proto__'), text).filter((key) => key !== 'proxyMetadata'), fc.jsonValue({ maxDepth: 3 })),
+  fc.tuple(
+    fc
+      .oneof(fc.constantFrom('holdApplicationUntilProxyStarts', 'tracing', '__proto__'), text)
+      .filter((key) => key !== 'proxyMetadata'),
+    fc.jsonValue({ maxDepth: 3 }),
+  ),
   { selector: ([key]) => key, maxLength: 5 },
 );
 // Quoted YAML strings: how proxyMetadata values have to be written for Istio to read them as strings.
@@ -44,47 +52,61 @@ function withoutMetadata(config: unknown): Record<string, unknown> {
 describe('mergeProxyMetadata (properties)', () => {
   it('keeps everything the annotation had, adds our keys as strings, and is idempotent', () => {
     fc.assert(
-      fc.property(metadataEntries, otherFields, fc.boolean(), format, fc.constantFrom('agent', 'controller'), (entries, others, withMetadata, how, mode) => {
-        const wanted: Readonly<Record<string, string>> = WANTED[mode as keyof typeof WANTED];
-        const metadata = Object.fromEntries(entries);
-        const config = Object.fromEntries(withMetadata || entries.length > 0 ? [...others, ['proxyMetadata', metadata]] : others);
-        const input = serialize(config, how);
-        const before: unknown = parse(input);
+      fc.property(
+        metadataEntries,
+        otherFields,
+        fc.boolean(),
+        format,
+        fc.constantFrom('agent', 'controller'),
+        (entries, others, withMetadata, how, mode) => {
+          const wanted: Readonly<Record<string, string>> = WANTED[mode as keyof typeof WANTED];
+          const metadata = Object.fromEntries(entries);
+          const config = Object.fromEntries(
+            withMetadata || entries.length > 0 ? [...others, ['proxyMetadata', metadata]] : others,
+          );
+          const input = serialize(config, how);
+          const before: unknown = parse(input);
 
-        const result = mergeProxyMetadata(input, wanted);
-        // Reported in `wanted` order.
-        const kept = Object.keys(wanted).flatMap((key) => entries.filter(([present, value]) => present === key && value !== wanted[key]).map(([, value]) => ({ key, value })));
-        const missing = Object.keys(wanted).filter((key) => !entries.some(([present]) => present === key));
-        if (missing.length === 0) {
-          expect(result).toEqual({ kind: 'unchanged', kept });
-          return;
-        }
-        if (result.kind !== 'changed') throw new Error(`expected a change for ${JSON.stringify(input)}, got ${JSON.stringify(result)}`);
-        expect(result.kept).toEqual(kept);
-        expect(result.added).toEqual(missing);
-
-        // JSON stays JSON; YAML parses.
-        const after: unknown = how.startsWith('json') ? JSON.parse(result.text) : parse(result.text);
-        expect(withoutMetadata(after)).toEqual(withoutMetadata(before));
-        const afterMetadata = (after as { proxyMetadata: Record<string, unknown> }).proxyMetadata;
-        for (const [key, value] of entries) expect(afterMetadata[key]).toBe(value);
-        for (const key of missing) {
-          expect(typeof afterMetadata[key]).toBe('string');
-          expect(afterMetadata[key]).toBe(wanted[key]);
-        }
-        expect(Object.keys(afterMetadata)).toHaveLength(entries.length + missing.length);
-        if (how.startsWith('yaml')) {
-          const written = parseDocument(result.text).get('proxyMetadata');
-          if (!isMap(written)) throw new Error('proxyMetadata is not a map');
-          for (const key of missing) {
-            const node = written.get(key, true);
-            expect(isScalar(node) && node.type).toBe('QUOTE_DOUBLE');
+          const result = mergeProxyMetadata(input, wanted);
+          // Reported in `wanted` order.
+          const kept = Object.keys(wanted).flatMap((key) =>
+            entries
+              .filter(([present, value]) => present === key && value !== wanted[key])
+              .map(([, value]) => ({ key, value })),
+          );
+          const missing = Object.keys(wanted).filter((key) => !entries.some(([present]) => present === key));
+          if (missing.length === 0) {
+            expect(result).toEqual({ kind: 'unchanged', kept });
+            return;
           }
-        }
-        expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+          if (result.kind !== 'changed')
+            throw new Error(`expected a change for ${JSON.stringify(input)}, got ${JSON.stringify(result)}`);
+          expect(result.kept).toEqual(kept);
+          expect(result.added).toEqual(missing);
 
-        expect(mergeProxyMetadata(result.text, wanted)).toEqual({ kind: 'unchanged', kept });
-      }),
+          // JSON stays JSON; YAML parses.
+          const after: unknown = how.startsWith('json') ? JSON.parse(result.text) : parse(result.text);
+          expect(withoutMetadata(after)).toEqual(withoutMetadata(before));
+          const afterMetadata = (after as { proxyMetadata: Record<string, unknown> }).proxyMetadata;
+          for (const [key, value] of entries) expect(afterMetadata[key]).toBe(value);
+          for (const key of missing) {
+            expect(typeof afterMetadata[key]).toBe('string');
+            expect(afterMetadata[key]).toBe(wanted[key]);
+          }
+          expect(Object.keys(afterMetadata)).toHaveLength(entries.length + missing.length);
+          if (how.startsWith('yaml')) {
+            const written = parseDocument(result.text).get('proxyMetadata');
+            if (!isMap(written)) throw new Error('proxyMetadata is not a map');
+            for (const key of missing) {
+              const node = written.get(key, true);
+              expect(isScalar(node) && node.type).toBe('QUOTE_DOUBLE');
+            }
+          }
+          expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+
+          expect(mergeProxyMetadata(result.text, wanted)).toEqual({ kind: 'unchanged', kept });
+        },
+      ),
       { numRuns: 400 },
     );
   });
@@ -97,9 +119,18 @@ describe('mergeProxyMetadata (properties)', () => {
         const result = mergeProxyMetadata(input, WANTED.agent);
         const written = parseDocument(input).get('proxyMetadata');
         const plainNonStrings = isMap(written)
-          ? written.items.filter((pair) => isScalar(pair.value) && pair.value.type === 'PLAIN' && goYamlPlainScalarType(String(pair.value.source)) !== 'string')
+          ? written.items.filter(
+              (pair) =>
+                isScalar(pair.value) &&
+                pair.value.type === 'PLAIN' &&
+                goYamlPlainScalarType(String(pair.value.source)) !== 'string',
+            )
           : [];
-        if (plainNonStrings.length > 0) expect(result).toEqual({ kind: 'invalid', problem: expect.stringMatching(/^sets proxyMetadata\..* to unquoted .*; Istio needs a quoted string$/s) });
+        if (plainNonStrings.length > 0)
+          expect(result).toEqual({
+            kind: 'invalid',
+            problem: expect.stringMatching(/^sets proxyMetadata\..* to unquoted .*; Istio needs a quoted string$/s),
+          });
         else expect(result.kind).not.toBe('invalid');
       }),
       { numRuns: 400 },
@@ -108,14 +139,21 @@ describe('mergeProxyMetadata (properties)', () => {
 
   it('never throws, and either edits into parseable text or names a problem, for any text', () => {
     fc.assert(
-      fc.property(fc.oneof(text, fc.jsonValue().map((value) => JSON.stringify(value)), fc.jsonValue().map((value) => stringify(value))), (input) => {
-        const result = mergeProxyMetadata(input, WANTED.agent);
-        if (result.kind === 'invalid') expect(result.problem).toMatch(/^[^\u0000-\u001f]+$/);
-        if (result.kind === 'changed') {
-          const metadata = (parse(result.text) as { proxyMetadata: Record<string, unknown> }).proxyMetadata;
-          for (const key of result.added) expect(metadata[key]).toBe('true');
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          text,
+          fc.jsonValue().map((value) => JSON.stringify(value)),
+          fc.jsonValue().map((value) => stringify(value)),
+        ),
+        (input) => {
+          const result = mergeProxyMetadata(input, WANTED.agent);
+          if (result.kind === 'invalid') expect(result.problem).toMatch(/^[^\u0000-\u001f]+$/);
+          if (result.kind === 'changed') {
+            const metadata = (parse(result.text) as { proxyMetadata: Record<string, unknown> }).proxyMetadata;
+            for (const key of result.added) expect(metadata[key]).toBe('true');
+          }
+        },
+      ),
       { numRuns: 1000 },
     );
   });

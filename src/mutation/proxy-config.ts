@@ -27,7 +27,10 @@ export type MergeResult =
  * as the owner wrote them. JSON stays JSON; anything else is YAML, edited in place. `existing` undefined,
  * empty or blank means no ProxyConfig yet.
  */
-export function mergeProxyMetadata(existing: string | undefined, wanted: Readonly<Record<string, string>>): MergeResult {
+export function mergeProxyMetadata(
+  existing: string | undefined,
+  wanted: Readonly<Record<string, string>>,
+): MergeResult {
   const text = existing === undefined || existing.trim() === '' ? '' : existing;
   const tooBig = inputLimitProblem(text);
   if (tooBig !== undefined) return { kind: 'invalid', problem: tooBig };
@@ -40,7 +43,10 @@ export function mergeProxyMetadata(existing: string | undefined, wanted: Readonl
   } catch (error) {
     // Defensive: no known input gets here (input-limits keeps the yaml package within what it handles), but
     // a throw would fail the pod's admission, and the annotation is the owner's input, not our invariant.
-    return { kind: 'invalid', problem: `could not be read (${clip(error instanceof Error ? error.message : String(error), 40)})` };
+    return {
+      kind: 'invalid',
+      problem: `could not be read (${clip(error instanceof Error ? error.message : String(error), 40)})`,
+    };
   }
   if (!opened.ok) {
     // Text that starts like JSON and parses as neither is most likely broken JSON: quote the JSON parser.
@@ -81,9 +87,13 @@ export function mergeProxyMetadata(existing: string | undefined, wanted: Readonl
     }
   } catch (error) {
     // Defensive, as above: the yaml package's printer throwing must not fail the pod's admission.
-    return { kind: 'invalid', problem: `could not be edited (${clip(error instanceof Error ? error.message : String(error), 40)})` };
+    return {
+      kind: 'invalid',
+      problem: `could not be edited (${clip(error instanceof Error ? error.message : String(error), 40)})`,
+    };
   }
   // No known input gets here: the splice keeps every byte, and the last re-print has no block scalars to shift.
-  if (edited === undefined) return { kind: 'invalid', problem: 'could not be edited without changing what it already sets' };
+  if (edited === undefined)
+    return { kind: 'invalid', problem: 'could not be edited without changing what it already sets' };
   return { kind: 'changed', text: edited, kept, added: additions.map(([key]) => key) };
 }

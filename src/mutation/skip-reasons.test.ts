@@ -21,18 +21,38 @@ describe('skipReason', () => {
     ['inject annotation "yes"', pod({}, { 'sidecar.istio.io/inject': 'yes' }), undefined],
     ['inject label "On"', pod({ 'sidecar.istio.io/inject': 'On' }), undefined],
     ['inject label empty (namespace default decides)', pod({ 'sidecar.istio.io/inject': '' }), undefined],
-    ['label "true" wins over annotation "false"', pod({ 'sidecar.istio.io/inject': 'true' }, { 'sidecar.istio.io/inject': 'false' }), undefined],
-    ['empty label wins over annotation "false"', pod({ 'sidecar.istio.io/inject': '' }, { 'sidecar.istio.io/inject': 'false' }), undefined],
-    ['label "false" wins over annotation "true"', pod({ 'sidecar.istio.io/inject': 'false' }, { 'sidecar.istio.io/inject': 'true' }), 'injection-disabled'],
+    [
+      'label "true" wins over annotation "false"',
+      pod({ 'sidecar.istio.io/inject': 'true' }, { 'sidecar.istio.io/inject': 'false' }),
+      undefined,
+    ],
+    [
+      'empty label wins over annotation "false"',
+      pod({ 'sidecar.istio.io/inject': '' }, { 'sidecar.istio.io/inject': 'false' }),
+      undefined,
+    ],
+    [
+      'label "false" wins over annotation "true"',
+      pod({ 'sidecar.istio.io/inject': 'false' }, { 'sidecar.istio.io/inject': 'true' }),
+      'injection-disabled',
+    ],
     ['hostNetwork: true', pod({}, {}, { hostNetwork: true }), 'host-network'],
     ['hostNetwork: false', pod({}, {}, { hostNetwork: false }), undefined],
     ['hostNetwork: "true" (not a boolean)', pod({}, {}, { hostNetwork: 'true' }), undefined],
     ['ambient', pod({ 'istio.io/dataplane-mode': 'ambient' }), 'ambient'],
     ['dataplane-mode none', pod({ 'istio.io/dataplane-mode': 'none' }), undefined],
     ['labels not a map', pod('egress-guard.io/dns-capture=disabled'), undefined],
-    ['label values not strings', pod({ 'sidecar.istio.io/inject': false, 'egress-guard.io/dns-capture': null }), undefined],
+    [
+      'label values not strings',
+      pod({ 'sidecar.istio.io/inject': false, 'egress-guard.io/dns-capture': null }),
+      undefined,
+    ],
     ['no metadata', { spec: { hostNetwork: true } }, 'host-network'],
-    ['inherited names do not count', pod(Object.create({ 'egress-guard.io/dns-capture': 'disabled' }) as unknown), undefined],
+    [
+      'inherited names do not count',
+      pod(Object.create({ 'egress-guard.io/dns-capture': 'disabled' }) as unknown),
+      undefined,
+    ],
   ])('%s', (_name, input, reason) => {
     expect(skipReason(input)).toBe(reason);
   });

@@ -16,7 +16,10 @@ const EFFECT_WHEN_OFF = new Map([
 
 /** The first candidate that fits, or the last one cut short. */
 function fit(...candidates: [string, ...string[]]): string {
-  return candidates.find((candidate) => candidate.length <= MAX_WARNING_LENGTH) ?? clip(candidates[candidates.length - 1] ?? '', MAX_WARNING_LENGTH);
+  return (
+    candidates.find((candidate) => candidate.length <= MAX_WARNING_LENGTH) ??
+    clip(candidates[candidates.length - 1] ?? '', MAX_WARNING_LENGTH)
+  );
 }
 
 /** The annotation could not be edited; `problem` comes from mergeProxyMetadata and reads after `subject`. */

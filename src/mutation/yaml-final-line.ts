@@ -13,7 +13,8 @@ export function unterminatedBlockScalar(doc: Document | Node, text: string): Sca
   visit(doc, {
     Scalar(_, node) {
       const block = node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED;
-      if (!block || node.range?.[1] !== text.length || typeof node.value !== 'string' || !node.value.endsWith('\n')) return undefined;
+      if (!block || node.range?.[1] !== text.length || typeof node.value !== 'string' || !node.value.endsWith('\n'))
+        return undefined;
       found = node as Scalar<string>;
       return visit.BREAK;
     },
@@ -29,8 +30,12 @@ export function istioBlockValue(value: string, node: unknown, unterminated: Scal
 /** `text` with the header of `scalar` (parsed with keepSourceTokens) rewritten to strip chomping: `|` or `|+` to `|-`. */
 export function withStripChomping(text: string, scalar: Scalar<string>): string | undefined {
   const token = scalar.srcToken;
-  const header = token?.type === 'block-scalar' ? token.props.find((prop): prop is CST.SourceToken => prop.type === 'block-scalar-header') : undefined;
-  if (header === undefined || text.slice(header.offset, header.offset + header.source.length) !== header.source) return undefined;
+  const header =
+    token?.type === 'block-scalar'
+      ? token.props.find((prop): prop is CST.SourceToken => prop.type === 'block-scalar-header')
+      : undefined;
+  if (header === undefined || text.slice(header.offset, header.offset + header.source.length) !== header.source)
+    return undefined;
   const stripped = `${header.source.replace(/[+-]/g, '')}-`;
   return `${text.slice(0, header.offset)}${stripped}${text.slice(header.offset + header.source.length)}`;
 }

@@ -8,7 +8,8 @@ const PARSER_MESSAGE_MAX = 36;
 const KEY_MAX = 40;
 
 export function yamlErrorProblem(error: YAMLError, doc: Document, text: string): string {
-  if (error.code === 'DUPLICATE_KEY') return duplicateKeyProblem(doc, text) ?? `has a duplicate key (${position(text, error.pos[0])})`;
+  if (error.code === 'DUPLICATE_KEY')
+    return duplicateKeyProblem(doc, text) ?? `has a duplicate key (${position(text, error.pos[0])})`;
   // Istio reads only the first document; whatever follows would be silently ignored, so say so instead.
   if (error.code === 'MULTIPLE_DOCS') return `holds more than one YAML document (${position(text, error.pos[0])})`;
   return `is not valid YAML (${position(text, error.pos[0])}: ${clip(error.message, PARSER_MESSAGE_MAX)})`;

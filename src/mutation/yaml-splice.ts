@@ -26,7 +26,13 @@ const UNPRINTABLE = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g;
  * `text` with `additions` appended to the proxyMetadata mapping of `root` (the document's mapping), or with a
  * proxyMetadata mapping of them where it was null (`proxyMetadata:`, `~`) or absent (added as the last key).
  */
-export function spliceProxyMetadata(text: string, root: YAMLMap, metadataPair: Pair | undefined, additions: Entries, layout: YamlLayout): string | undefined {
+export function spliceProxyMetadata(
+  text: string,
+  root: YAMLMap,
+  metadataPair: Pair | undefined,
+  additions: Entries,
+  layout: YamlLayout,
+): string | undefined {
   const spliced = spliceInto(text, root, metadataPair, additions, layout);
   if (spliced === undefined || !spliced.startsWith(text)) return spliced;
   // Appended after a block scalar that ended the text without a line break: Istio would read one into it now.
@@ -34,20 +40,43 @@ export function spliceProxyMetadata(text: string, root: YAMLMap, metadataPair: P
   return last === undefined ? spliced : withStripChomping(spliced, last);
 }
 
-function spliceInto(text: string, root: YAMLMap, metadataPair: Pair | undefined, additions: Entries, layout: YamlLayout): string | undefined {
+function spliceInto(
+  text: string,
+  root: YAMLMap,
+  metadataPair: Pair | undefined,
+  additions: Entries,
+  layout: YamlLayout,
+): string | undefined {
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   const rootJson = firstKeyDoubleQuoted(root) ?? false;
   if (metadataPair === undefined) {
-    if (root.flow) return appendToFlowMap(text, root, [`${keyText(PROXY_METADATA, rootJson)}: ${flowMapText(additions, layout, rootJson)}`], layout);
+    if (root.flow)
+      return appendToFlowMap(
+        text,
+        root,
+        [`${keyText(PROXY_METADATA, rootJson)}: ${flowMapText(additions, layout, rootJson)}`],
+        layout,
+      );
     const indent = blockIndent(root);
     if (indent === undefined) return undefined;
-    return appendToBlockMap(text, root, [`${' '.repeat(indent)}${PROXY_METADATA}:`, ...entryLines(additions, indent + layout.indent)], eol);
+    return appendToBlockMap(
+      text,
+      root,
+      [`${' '.repeat(indent)}${PROXY_METADATA}:`, ...entryLines(additions, indent + layout.indent)],
+      eol,
+    );
   }
 
   const metadata = metadataPair.value;
   if (isMap(metadata)) {
     const json = firstKeyDoubleQuoted(metadata) ?? rootJson;
-    if (metadata.flow) return appendToFlowMap(text, metadata, additions.map((entry) => entryText(entry, json)), layout);
+    if (metadata.flow)
+      return appendToFlowMap(
+        text,
+        metadata,
+        additions.map((entry) => entryText(entry, json)),
+        layout,
+      );
     const indent = blockIndent(metadata);
     if (indent === undefined) return undefined;
     return appendToBlockMap(text, metadata, entryLines(additions, indent), eol);
@@ -55,7 +84,8 @@ function spliceInto(text: string, root: YAMLMap, metadataPair: Pair | undefined,
 
   // `proxyMetadata:` with nothing, `~` or `null`: the null goes, the mapping comes. A null with a tag or an anchor
   // is left to the re-print, which replaces the whole node.
-  if (!isScalar(metadata) || metadata.value !== null || metadata.anchor !== undefined || metadata.tag !== undefined) return undefined;
+  if (!isScalar(metadata) || metadata.value !== null || metadata.anchor !== undefined || metadata.tag !== undefined)
+    return undefined;
   const range = metadata.range;
   if (range === undefined || range === null) return undefined;
   const [start, end, nodeEnd] = range;

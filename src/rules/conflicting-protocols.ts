@@ -24,14 +24,27 @@ function conflictsFor(port: ServiceEntryPort, others: readonly ServiceEntryView[
   const conflicts = new Map<string, Set<string>>();
   for (const other of others) {
     for (const theirs of other.ports) {
-      if (theirs.number !== port.number || theirs.protocol === '' || handling(theirs.protocol) === handling(port.protocol)) continue;
+      if (
+        theirs.number !== port.number ||
+        theirs.protocol === '' ||
+        handling(theirs.protocol) === handling(port.protocol)
+      )
+        continue;
       conflicts.set(theirs.protocol, (conflicts.get(theirs.protocol) ?? new Set()).add(objectName(other)));
     }
   }
-  return new Map([...conflicts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([protocol, names]) => [protocol, [...names].sort()]));
+  return new Map(
+    [...conflicts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([protocol, names]) => [protocol, [...names].sort()]),
+  );
 }
 
-function message(host: string, port: ServiceEntryPort, conflicts: Map<string, string[]>, names: readonly string[], stale: string): string {
+function message(
+  host: string,
+  port: ServiceEntryPort,
+  conflicts: Map<string, string[]>,
+  names: readonly string[],
+  stale: string,
+): string {
   const render = (maxNames: number, tail: string) => {
     const where = [...conflicts].map(([protocol, declaring]) => `${protocol} in ${shortList(declaring, maxNames)}`);
     return `${host}:${port.number} is ${port.protocol} here but ${shortList(where, 2, ' and ')}${tail}${stale}`;

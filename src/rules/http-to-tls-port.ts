@@ -17,7 +17,9 @@ export const httpToTlsPortRule: ServiceEntryRule = (entry, { settings, cluster }
   // The finding is about a DestinationRule that does not exist; with only the object at hand we cannot know.
   if (cluster.scope === 'object') return [];
   // An unset targetPort means the port number itself: HTTP declared on 443 is the same trap.
-  const ports = entry.ports.filter((port) => PLAINTEXT_HTTP.has(port.protocol) && (port.targetPort ?? port.number) === TLS_PORT);
+  const ports = entry.ports.filter(
+    (port) => PLAINTEXT_HTTP.has(port.protocol) && (port.targetPort ?? port.number) === TLS_PORT,
+  );
   if (ports.length === 0) return [];
   // Files given to `check` often leave metadata.namespace to `kubectl -n`, so there any DestinationRule in the
   // input counts; in a cluster only those visible from the entry's namespace (exportTo) do.

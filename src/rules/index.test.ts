@@ -9,13 +9,25 @@ import { wildcardDnsRule } from './wildcard-dns.js';
 
 describe('evaluateServiceEntry', () => {
   it('runs every ServiceEntry rule', () => {
-    expect(serviceEntryRules).toEqual([wildcardDnsRule, undeclaredPortsRule, duplicateHostRule, conflictingProtocolsRule, httpToTlsPortRule]);
+    expect(serviceEntryRules).toEqual([
+      wildcardDnsRule,
+      undeclaredPortsRule,
+      duplicateHostRule,
+      conflictingProtocolsRule,
+      httpToTlsPortRule,
+    ]);
   });
 
   it('reports the cross-object rules after the single-object ones, in registration order', () => {
     const entry = serviceEntry(ossDemo, { spec: { hosts: ['oss-cn-shanghai.aliyuncs.com', '*.aliyuncs.com'] } });
-    const legacy = serviceEntry(ossDemo, { metadata: { name: 'legacy' }, spec: { ports: [{ number: 443, name: 'http', protocol: 'HTTP' }] } });
-    const findings = evaluateServiceEntry(entry, contextFor(entry, { expectedPorts: [80, 443, 8443] }, fakeCluster([entry, legacy])));
+    const legacy = serviceEntry(ossDemo, {
+      metadata: { name: 'legacy' },
+      spec: { ports: [{ number: 443, name: 'http', protocol: 'HTTP' }] },
+    });
+    const findings = evaluateServiceEntry(
+      entry,
+      contextFor(entry, { expectedPorts: [80, 443, 8443] }, fakeCluster([entry, legacy])),
+    );
     expect(findings.map((finding) => [finding.rule, finding.path])).toEqual([
       ['wildcard-dns', 'spec.hosts[1]'],
       ['undeclared-ports', 'spec.hosts[0]'],
@@ -35,7 +47,14 @@ describe('evaluateServiceEntry', () => {
   });
 
   it('finds nothing in a clean ServiceEntry', () => {
-    const entry = serviceEntry(exampleAuto, { spec: { ports: [{ name: 'http', number: 80 }, { name: 'https', number: 443 }] } });
+    const entry = serviceEntry(exampleAuto, {
+      spec: {
+        ports: [
+          { name: 'http', number: 80 },
+          { name: 'https', number: 443 },
+        ],
+      },
+    });
     expect(evaluateServiceEntry(entry, contextFor(entry))).toEqual([]);
   });
 });

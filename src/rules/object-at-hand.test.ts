@@ -3,7 +3,9 @@ import { exampleAuto, serviceEntry } from '../../test/fixtures/service-entries.j
 import { objectAtHandView } from './object-at-hand.js';
 
 describe('objectAtHandView', () => {
-  const entry = serviceEntry(exampleAuto, { spec: { hosts: ['example.com', 'api.example.com'], exportTo: ['.', 'team-a'] } });
+  const entry = serviceEntry(exampleAuto, {
+    spec: { hosts: ['example.com', 'api.example.com'], exportTo: ['.', 'team-a'] },
+  });
   const view = objectAtHandView(entry);
 
   it.each([

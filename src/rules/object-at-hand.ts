@@ -10,7 +10,8 @@ export function objectAtHandView(entry: ServiceEntryView): ClusterView {
     stale: false,
     // 'object': rules that need the absence of something elsewhere (a DestinationRule) must stay silent.
     scope: 'object',
-    serviceEntriesForHost: (host, namespace) => (declaresHost(entry, host) && isVisibleFrom(entry, namespace) ? alone : NOTHING),
+    serviceEntriesForHost: (host, namespace) =>
+      declaresHost(entry, host) && isVisibleFrom(entry, namespace) ? alone : NOTHING,
     destinationRulesForHost: () => NO_RULES,
   };
 }

@@ -7,8 +7,10 @@ import { undeclaredPortsRule } from './undeclared-ports.js';
 const OPT_OUT = 'networking.istio.io/enable-autoallocate-ip';
 const EXPECTED = 'egress-guard.io/expected-ports';
 
-const example = (spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}) => serviceEntry(exampleAuto, { spec, metadata });
-const oss = (spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}) => serviceEntry(ossDemo, { spec, metadata });
+const example = (spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}) =>
+  serviceEntry(exampleAuto, { spec, metadata });
+const oss = (spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}) =>
+  serviceEntry(ossDemo, { spec, metadata });
 const port = (number: number, name = `p${number}`) => ({ number, name, protocol: 'TCP' });
 
 /** Another team's ServiceEntry for example.com in `namespace`. */
@@ -30,44 +32,138 @@ describe('undeclared-ports', () => {
     ['seed example.com: only 9444 declared', { entry: example(), expected: [['spec.hosts[0]', [80, 443], [9444]]] }],
     ['resolution unset means NONE: no auto-allocation', { entry: example({ resolution: undefined }), expected: [] }],
     ['resolution NONE', { entry: example({ resolution: 'NONE' }), expected: [] }],
-    ['resolution STATIC with endpoints', { entry: example({ resolution: 'STATIC', endpoints: [{ address: '93.184.215.14' }] }), expected: [['spec.hosts[0]', [80, 443], [9444]]] }],
-    ['resolution DNS with endpoints', { entry: example({ endpoints: [{ address: 'origin.example.net' }] }), expected: [['spec.hosts[0]', [80, 443], [9444]]] }],
-    ['resolution DNS_ROUND_ROBIN', { entry: example({ resolution: 'DNS_ROUND_ROBIN' }), expected: [['spec.hosts[0]', [80, 443], [9444]]] }],
-    ['resolution DYNAMIC_DNS on a concrete host', { entry: example({ resolution: 'DYNAMIC_DNS' }), expected: [['spec.hosts[0]', [80, 443], [9444]]] }],
+    [
+      'resolution STATIC with endpoints',
+      {
+        entry: example({ resolution: 'STATIC', endpoints: [{ address: '93.184.215.14' }] }),
+        expected: [['spec.hosts[0]', [80, 443], [9444]]],
+      },
+    ],
+    [
+      'resolution DNS with endpoints',
+      {
+        entry: example({ endpoints: [{ address: 'origin.example.net' }] }),
+        expected: [['spec.hosts[0]', [80, 443], [9444]]],
+      },
+    ],
+    [
+      'resolution DNS_ROUND_ROBIN',
+      { entry: example({ resolution: 'DNS_ROUND_ROBIN' }), expected: [['spec.hosts[0]', [80, 443], [9444]]] },
+    ],
+    [
+      'resolution DYNAMIC_DNS on a concrete host',
+      { entry: example({ resolution: 'DYNAMIC_DNS' }), expected: [['spec.hosts[0]', [80, 443], [9444]]] },
+    ],
     ['wildcard *.example.com is never auto-allocated', { entry: example({ hosts: ['*.example.com'] }), expected: [] }],
     ['bare * is never auto-allocated', { entry: example({ hosts: ['*'] }), expected: [] }],
     ['partial wildcard *foo.com is never auto-allocated', { entry: example({ hosts: ['*foo.com'] }), expected: [] }],
     ['spec.addresses set', { entry: example({ addresses: ['240.0.0.10'] }), expected: [] }],
     ['opt-out label "false"', { entry: example({}, { labels: { [OPT_OUT]: 'false' } }), expected: [] }],
-    ['opt-out label "False" (istiod uses EqualFold)', { entry: example({}, { labels: { [OPT_OUT]: 'False' } }), expected: [] }],
-    ['label "true" keeps auto-allocation', { entry: example({}, { labels: { [OPT_OUT]: 'true' } }), expected: [['spec.hosts[0]', [80, 443], [9444]]] }],
-    ['annotation adds 9444 to the seed oss entry', { entry: oss({}, { annotations: { [EXPECTED]: '80,443,9444' } }), expected: [['spec.hosts[0]', [9444], [80, 443]]] }],
-    ['annotation narrows expectations to 9444', { entry: example({}, { annotations: { [EXPECTED]: ' 9444 ' } }), expected: [] }],
-    ['annotation wins over custom settings', { entry: example({}, { annotations: { [EXPECTED]: '9444' } }), settings: { expectedPorts: [80] }, expected: [] }],
+    [
+      'opt-out label "False" (istiod uses EqualFold)',
+      { entry: example({}, { labels: { [OPT_OUT]: 'False' } }), expected: [] },
+    ],
+    [
+      'label "true" keeps auto-allocation',
+      { entry: example({}, { labels: { [OPT_OUT]: 'true' } }), expected: [['spec.hosts[0]', [80, 443], [9444]]] },
+    ],
+    [
+      'annotation adds 9444 to the seed oss entry',
+      {
+        entry: oss({}, { annotations: { [EXPECTED]: '80,443,9444' } }),
+        expected: [['spec.hosts[0]', [9444], [80, 443]]],
+      },
+    ],
+    [
+      'annotation narrows expectations to 9444',
+      { entry: example({}, { annotations: { [EXPECTED]: ' 9444 ' } }), expected: [] },
+    ],
+    [
+      'annotation wins over custom settings',
+      { entry: example({}, { annotations: { [EXPECTED]: '9444' } }), settings: { expectedPorts: [80] }, expected: [] },
+    ],
     ['custom settings 9444 only', { entry: example(), settings: { expectedPorts: [9444] }, expected: [] }],
-    ['custom settings 80,443,8080 on seed oss', { entry: oss(), settings: { expectedPorts: [80, 443, 8080] }, expected: [['spec.hosts[0]', [8080], [80, 443]]] }],
+    [
+      'custom settings 80,443,8080 on seed oss',
+      { entry: oss(), settings: { expectedPorts: [80, 443, 8080] }, expected: [['spec.hosts[0]', [8080], [80, 443]]] },
+    ],
     ['no ports declared at all', { entry: example({ ports: null }), expected: [['spec.hosts[0]', [80, 443], []]] }],
-    ['ports written as strings count', { entry: example({ ports: [{ name: 'http', number: '80' }, { name: 'https', number: '443' }] }), expected: [] }],
-    ['targetPort is not a declared port', { entry: example({ ports: [{ name: 'http', number: 80, targetPort: 443 }] }), expected: [['spec.hosts[0]', [443], [80]]] }],
+    [
+      'ports written as strings count',
+      {
+        entry: example({
+          ports: [
+            { name: 'http', number: '80' },
+            { name: 'https', number: '443' },
+          ],
+        }),
+        expected: [],
+      },
+    ],
+    [
+      'targetPort is not a declared port',
+      {
+        entry: example({ ports: [{ name: 'http', number: 80, targetPort: 443 }] }),
+        expected: [['spec.hosts[0]', [443], [80]]],
+      },
+    ],
     [
       'several hosts: only concrete ones are checked',
-      { entry: example({ hosts: ['example.com', '*.example.com', 'api.example.com'] }), expected: [['spec.hosts[0]', [80, 443], [9444]], ['spec.hosts[2]', [80, 443], [9444]]] },
+      {
+        entry: example({ hosts: ['example.com', '*.example.com', 'api.example.com'] }),
+        expected: [
+          ['spec.hosts[0]', [80, 443], [9444]],
+          ['spec.hosts[2]', [80, 443], [9444]],
+        ],
+      },
     ],
-    ['a host listed twice is reported once', { entry: example({ hosts: ['example.com', 'Example.com'] }), expected: [['spec.hosts[0]', [80, 443], [9444]]] }],
-    ['cluster: two other entries declare 80 and 443 (union)', { entry: example(), cluster: [example(), other('web', [80]), other('tls', [443])], expected: [] }],
-    ['cluster: another entry declares 80 only', { entry: example(), cluster: [other('web', [80, 8080])], expected: [['spec.hosts[0]', [443], [80, 8080, 9444]]] }],
-    ['cluster: an entry exported only to its own other namespace does not count', { entry: example(), cluster: [other('web', [80, 443], 'team-a', ['.'])], expected: [['spec.hosts[0]', [80, 443], [9444]]] }],
-    ['cluster: an entry exported to this namespace counts', { entry: example(), cluster: [other('web', [80, 443], 'team-a', ['default'])], expected: [] }],
-    ['cluster: the old version of this entry is replaced, not merged', { entry: example(), cluster: [other('external-auto', [80, 443])], expected: [['spec.hosts[0]', [80, 443], [9444]]] }],
     [
-      'cluster: a host another entry shares gets the union, a host it does not gets the entry\'s own',
+      'a host listed twice is reported once',
+      { entry: example({ hosts: ['example.com', 'Example.com'] }), expected: [['spec.hosts[0]', [80, 443], [9444]]] },
+    ],
+    [
+      'cluster: two other entries declare 80 and 443 (union)',
+      { entry: example(), cluster: [example(), other('web', [80]), other('tls', [443])], expected: [] },
+    ],
+    [
+      'cluster: another entry declares 80 only',
+      { entry: example(), cluster: [other('web', [80, 8080])], expected: [['spec.hosts[0]', [443], [80, 8080, 9444]]] },
+    ],
+    [
+      'cluster: an entry exported only to its own other namespace does not count',
+      {
+        entry: example(),
+        cluster: [other('web', [80, 443], 'team-a', ['.'])],
+        expected: [['spec.hosts[0]', [80, 443], [9444]]],
+      },
+    ],
+    [
+      'cluster: an entry exported to this namespace counts',
+      { entry: example(), cluster: [other('web', [80, 443], 'team-a', ['default'])], expected: [] },
+    ],
+    [
+      'cluster: the old version of this entry is replaced, not merged',
+      {
+        entry: example(),
+        cluster: [other('external-auto', [80, 443])],
+        expected: [['spec.hosts[0]', [80, 443], [9444]]],
+      },
+    ],
+    [
+      "cluster: a host another entry shares gets the union, a host it does not gets the entry's own",
       {
         entry: example({ hosts: ['example.com', 'api.example.com'] }),
         cluster: [other('web', [80])],
-        expected: [['spec.hosts[0]', [443], [80, 9444]], ['spec.hosts[1]', [80, 443], [9444]]],
+        expected: [
+          ['spec.hosts[0]', [443], [80, 9444]],
+          ['spec.hosts[1]', [80, 443], [9444]],
+        ],
       },
     ],
-    ['cluster index that lacks this entry (CREATE): its own ports still count', { entry: example(), settings: { expectedPorts: [9444] }, cluster: [], expected: [] }],
+    [
+      'cluster index that lacks this entry (CREATE): its own ports still count',
+      { entry: example(), settings: { expectedPorts: [9444] }, cluster: [], expected: [] },
+    ],
   ])('%s', (_case, { entry, settings, cluster, expected }) => {
     // The index may or may not hold the entry under review (CREATE vs UPDATE); rows list what it holds.
     const view: ClusterView | undefined = cluster && fakeCluster(cluster);
@@ -92,9 +188,27 @@ describe('undeclared-ports', () => {
   });
 
   it.each<[string, ServiceEntryView, Partial<RuleSettings>, boolean, string]>([
-    ['one port missing', oss(), { expectedPorts: [80, 443, 9444] }, false, 'oss-cn-shanghai.aliyuncs.com: port 9444 undeclared (declared: 80,443); declare it or set spec.addresses'],
-    ['nothing declared', example({ ports: [] }), {}, false, 'example.com: ports 80,443 undeclared (declared: none); declare them or set spec.addresses'],
-    ['stale cluster view', example(), {}, true, 'example.com: ports 80,443 undeclared (declared: 9444); declare them or set spec.addresses (cluster view may be stale)'],
+    [
+      'one port missing',
+      oss(),
+      { expectedPorts: [80, 443, 9444] },
+      false,
+      'oss-cn-shanghai.aliyuncs.com: port 9444 undeclared (declared: 80,443); declare it or set spec.addresses',
+    ],
+    [
+      'nothing declared',
+      example({ ports: [] }),
+      {},
+      false,
+      'example.com: ports 80,443 undeclared (declared: none); declare them or set spec.addresses',
+    ],
+    [
+      'stale cluster view',
+      example(),
+      {},
+      true,
+      'example.com: ports 80,443 undeclared (declared: 9444); declare them or set spec.addresses (cluster view may be stale)',
+    ],
   ])('message for %s is short and names host, ports and fix', (_case, entry, settings, stale, message) => {
     const [finding] = undeclaredPortsRule(entry, contextFor(entry, settings, fakeCluster([entry], stale)));
     expect(finding?.message).toBe(message);
@@ -103,17 +217,37 @@ describe('undeclared-ports', () => {
 
   describe('malformed egress-guard.io/expected-ports annotation', () => {
     it.each([
-      ['http', 'egress-guard.io/expected-ports: "http" is not a port number (1-65535); expected a comma-separated list like "80,443"'],
-      ['80;443', 'egress-guard.io/expected-ports: "80;443" is not a port number (1-65535); expected a comma-separated list like "80,443"'],
-      ['0', 'egress-guard.io/expected-ports: "0" is not a port number (1-65535); expected a comma-separated list like "80,443"'],
-      ['443,70000', 'egress-guard.io/expected-ports: "70000" is not a port number (1-65535); expected a comma-separated list like "80,443"'],
+      [
+        'http',
+        'egress-guard.io/expected-ports: "http" is not a port number (1-65535); expected a comma-separated list like "80,443"',
+      ],
+      [
+        '80;443',
+        'egress-guard.io/expected-ports: "80;443" is not a port number (1-65535); expected a comma-separated list like "80,443"',
+      ],
+      [
+        '0',
+        'egress-guard.io/expected-ports: "0" is not a port number (1-65535); expected a comma-separated list like "80,443"',
+      ],
+      [
+        '443,70000',
+        'egress-guard.io/expected-ports: "70000" is not a port number (1-65535); expected a comma-separated list like "80,443"',
+      ],
       ['', 'egress-guard.io/expected-ports is empty; expected a comma-separated list like "80,443"'],
       [' , ', 'egress-guard.io/expected-ports is empty; expected a comma-separated list like "80,443"'],
     ])('%j: warns what is wrong and falls back to the setting', (annotation, message) => {
       const entry = oss({}, { annotations: { [EXPECTED]: annotation } });
-      const findings = undeclaredPortsRule(entry, contextFor(entry, { expectedPorts: [80, 443, 8443], undeclaredPortsAction: 'deny' }));
+      const findings = undeclaredPortsRule(
+        entry,
+        contextFor(entry, { expectedPorts: [80, 443, 8443], undeclaredPortsAction: 'deny' }),
+      );
       expect(findings).toEqual([
-        { rule: 'expected-ports-annotation', severity: 'warn', message, path: 'metadata.annotations["egress-guard.io/expected-ports"]' },
+        {
+          rule: 'expected-ports-annotation',
+          severity: 'warn',
+          message,
+          path: 'metadata.annotations["egress-guard.io/expected-ports"]',
+        },
         expect.objectContaining({ rule: 'undeclared-ports', severity: 'deny', missingPorts: [8443] }),
       ]);
       expect(message.length).toBeLessThan(120);
@@ -121,7 +255,9 @@ describe('undeclared-ports', () => {
 
     it('is reported even when no host is auto-allocated', () => {
       const entry = oss({ resolution: 'NONE' }, { annotations: { [EXPECTED]: 'https' } });
-      expect(undeclaredPortsRule(entry, contextFor(entry)).map((finding) => finding.rule)).toEqual(['expected-ports-annotation']);
+      expect(undeclaredPortsRule(entry, contextFor(entry)).map((finding) => finding.rule)).toEqual([
+        'expected-ports-annotation',
+      ]);
     });
   });
 });

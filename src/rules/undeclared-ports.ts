@@ -3,7 +3,13 @@
 // PassthroughCluster with the virtual IP as its destination, which nothing serves (istio/istio#39080).
 import { ConfigError, parsePortList } from '../config.js';
 import { isWildcardHost } from '../istio/hosts.js';
-import { AUTOALLOCATE_LABEL, distinctHosts, EXPECTED_PORTS_ANNOTATION, portNumbers, type ServiceEntryView } from '../istio/service-entry.js';
+import {
+  AUTOALLOCATE_LABEL,
+  distinctHosts,
+  EXPECTED_PORTS_ANNOTATION,
+  portNumbers,
+  type ServiceEntryView,
+} from '../istio/service-entry.js';
 import { otherEntriesForHost } from './cross-object.js';
 import type { ClusterView, Finding, RuleSettings, ServiceEntryRule } from './types.js';
 
@@ -24,7 +30,10 @@ export function isAutoAllocated(entry: ServiceEntryView, host: string): boolean 
 }
 
 /** The per-entry annotation overrides the setting; a malformed one is reported and the setting used instead. */
-function expectedPortsFor(entry: ServiceEntryView, settings: RuleSettings): { ports: readonly number[]; problem?: Finding } {
+function expectedPortsFor(
+  entry: ServiceEntryView,
+  settings: RuleSettings,
+): { ports: readonly number[]; problem?: Finding } {
   if (!Object.hasOwn(entry.annotations, EXPECTED_PORTS_ANNOTATION)) return { ports: settings.expectedPorts };
   const raw = entry.annotations[EXPECTED_PORTS_ANNOTATION] ?? '';
   let message: string;
@@ -58,7 +67,12 @@ function declaredPortsFor(entry: ServiceEntryView, host: string, cluster: Cluste
   return [...ports].sort((a, b) => a - b);
 }
 
-function undeclaredMessage(host: string, missing: readonly number[], declared: readonly number[], stale: boolean): string {
+function undeclaredMessage(
+  host: string,
+  missing: readonly number[],
+  declared: readonly number[],
+  stale: boolean,
+): string {
   const several = missing.length > 1;
   return (
     `${host}: ${several ? 'ports' : 'port'} ${missing.join(',')} undeclared (declared: ${declared.join(',') || 'none'}); ` +
@@ -79,7 +93,8 @@ export const undeclaredPortsRule: ServiceEntryRule = (entry, { settings, cluster
   for (const { host, path } of distinctHosts(entry)) {
     if (!isAutoAllocated(entry, host)) continue;
     const declaredPorts = declaredPortsFor(entry, host, cluster);
-    const missingPorts = declaredPorts === own ? ownMissing : expected.ports.filter((port) => !declaredPorts.includes(port));
+    const missingPorts =
+      declaredPorts === own ? ownMissing : expected.ports.filter((port) => !declaredPorts.includes(port));
     if (missingPorts.length === 0) continue;
     findings.push({
       rule: UNDECLARED_PORTS,

@@ -1,12 +1,25 @@
 import { describe, expect, it } from '@jest/globals';
-import { contextFor, destinationRule, exampleAuto, fakeCluster, ossDemo, ossWildcard, serviceEntry } from '../../test/fixtures/service-entries.js';
+import {
+  contextFor,
+  destinationRule,
+  exampleAuto,
+  fakeCluster,
+  ossDemo,
+  ossWildcard,
+  serviceEntry,
+} from '../../test/fixtures/service-entries.js';
 import type { ServiceEntryView } from '../istio/service-entry.js';
 import { evaluateServiceEntry } from './index.js';
 import type { Finding, RuleSettings } from './types.js';
 import { serviceEntryVerdict } from './verdict.js';
 
 /** The verdict for `entry` in a cluster that also holds `others` and seed 000's DestinationRule. */
-function verdictFor(entry: ServiceEntryView, settings: Partial<RuleSettings> = {}, stale = false, others: ServiceEntryView[] = []) {
+function verdictFor(
+  entry: ServiceEntryView,
+  settings: Partial<RuleSettings> = {},
+  stale = false,
+  others: ServiceEntryView[] = [],
+) {
   const cluster = fakeCluster([entry, ...others], stale, { rules: [destinationRule()] });
   return serviceEntryVerdict(entry, evaluateServiceEntry(entry, contextFor(entry, settings, cluster)));
 }
@@ -32,7 +45,9 @@ describe('serviceEntryVerdict', () => {
   });
 
   it('puts every violation of every rule into one numbered deny message', () => {
-    const entry = serviceEntry(exampleAuto, { spec: { hosts: ['example.com', '*.example.com', 'api.example.com', '*foo.com'] } });
+    const entry = serviceEntry(exampleAuto, {
+      spec: { hosts: ['example.com', '*.example.com', 'api.example.com', '*foo.com'] },
+    });
     const { denyMessage, warnings } = verdictFor(entry, { undeclaredPortsAction: 'deny' });
     expect(denyMessage).toBe(
       `ServiceEntry default/external-auto is rejected for 2 reasons: (1) ${WILDCARD_WHY}: ` +
@@ -40,7 +55,16 @@ describe('serviceEntryVerdict', () => {
         `(2) ${PORTS_WHY}: spec.hosts[0] "example.com" lacks ports 80,443 (declared: 9444), ` +
         `spec.hosts[2] "api.example.com" lacks ports 80,443 (declared: 9444). ${PORTS_FIX}`,
     );
-    for (const part of ['default/external-auto', 'spec.hosts[0]', 'spec.hosts[1]', 'spec.hosts[2]', 'spec.hosts[3]', 'NONE', 'DYNAMIC_DNS', '1.28']) {
+    for (const part of [
+      'default/external-auto',
+      'spec.hosts[0]',
+      'spec.hosts[1]',
+      'spec.hosts[2]',
+      'spec.hosts[3]',
+      'NONE',
+      'DYNAMIC_DNS',
+      '1.28',
+    ]) {
       expect(denyMessage).toContain(part);
     }
     expect(warnings).toEqual([]);
@@ -63,10 +87,19 @@ describe('serviceEntryVerdict', () => {
   describe('cross-object rules', () => {
     // Seed 000's entry under another host, next to an older entry for the same host: the seed DestinationRule
     // does not cover it, the legacy entry declares 443 as HTTP and adds 8443.
-    const entry = serviceEntry(ossDemo, { metadata: { namespace: 'shop', name: 'oss' }, spec: { hosts: ['oss-cn-beijing.aliyuncs.com'] } });
+    const entry = serviceEntry(ossDemo, {
+      metadata: { namespace: 'shop', name: 'oss' },
+      spec: { hosts: ['oss-cn-beijing.aliyuncs.com'] },
+    });
     const legacy = serviceEntry(ossDemo, {
       metadata: { namespace: 'shop', name: 'oss-legacy' },
-      spec: { hosts: ['oss-cn-beijing.aliyuncs.com'], ports: [{ number: 443, name: 'http', protocol: 'HTTP' }, { number: 8443, name: 'alt', protocol: 'TLS' }] },
+      spec: {
+        hosts: ['oss-cn-beijing.aliyuncs.com'],
+        ports: [
+          { number: 443, name: 'http', protocol: 'HTTP' },
+          { number: 8443, name: 'alt', protocol: 'TLS' },
+        ],
+      },
     });
 
     it('explains each in the one deny message, with the fix, and notes a stale view once', () => {
@@ -101,7 +134,9 @@ describe('serviceEntryVerdict', () => {
     });
 
     it('lists every host and port of a rule in its one explanation', () => {
-      const twoHosts = serviceEntry(ossDemo, { spec: { hosts: ['oss-cn-beijing.aliyuncs.com', 'oss-cn-hangzhou.aliyuncs.com'] } });
+      const twoHosts = serviceEntry(ossDemo, {
+        spec: { hosts: ['oss-cn-beijing.aliyuncs.com', 'oss-cn-hangzhou.aliyuncs.com'] },
+      });
       const { denyMessage } = verdictFor(twoHosts, { undeclaredPortsAction: 'deny' });
       expect(denyMessage).toBe(
         'ServiceEntry external/demo is rejected: a plain-HTTP port forwarded to 443 sends plaintext to a TLS server unless a DestinationRule originates TLS on it: ' +
@@ -113,11 +148,17 @@ describe('serviceEntryVerdict', () => {
   });
 
   it.each<[string, ServiceEntryView, string[]]>([
-    ["seed example.com's undeclared ports", serviceEntry(exampleAuto), ['example.com: ports 80,443 undeclared (declared: 9444); declare them or set spec.addresses']],
     [
-      "seed oss entry with a malformed annotation",
+      "seed example.com's undeclared ports",
+      serviceEntry(exampleAuto),
+      ['example.com: ports 80,443 undeclared (declared: 9444); declare them or set spec.addresses'],
+    ],
+    [
+      'seed oss entry with a malformed annotation',
       serviceEntry(ossDemo, { metadata: { annotations: { 'egress-guard.io/expected-ports': 'http' } } }),
-      ['egress-guard.io/expected-ports: "http" is not a port number (1-65535); expected a comma-separated list like "80,443"'],
+      [
+        'egress-guard.io/expected-ports: "http" is not a port number (1-65535); expected a comma-separated list like "80,443"',
+      ],
     ],
     ['a clean entry', serviceEntry(ossDemo), []],
   ])('only warns for %s, each warning < 120 chars', (_case, entry, warnings) => {
@@ -128,13 +169,24 @@ describe('serviceEntryVerdict', () => {
 
   it('deduplicates warnings and keeps their order; denials stay out of the warnings', () => {
     const warn = (message: string): Finding => ({ rule: 'undeclared-ports', severity: 'warn', message });
-    const deny: Finding = { rule: 'wildcard-dns', severity: 'deny', message: 'denied', path: 'spec.hosts[0]', host: '*.a.com' };
-    expect(serviceEntryVerdict(serviceEntry(exampleAuto), [warn('b'), deny, warn('a'), warn('b')]).warnings).toEqual(['b', 'a']);
+    const deny: Finding = {
+      rule: 'wildcard-dns',
+      severity: 'deny',
+      message: 'denied',
+      path: 'spec.hosts[0]',
+      host: '*.a.com',
+    };
+    expect(serviceEntryVerdict(serviceEntry(exampleAuto), [warn('b'), deny, warn('a'), warn('b')]).warnings).toEqual([
+      'b',
+      'a',
+    ]);
   });
 
   it("includes a future rule's deny finding by its own message, and shows an unnamed entry as such", () => {
     const entry = serviceEntry(exampleAuto, { metadata: { name: undefined } });
     const finding: Finding = { rule: 'future-rule', severity: 'deny', message: 'spec.location must be MESH_EXTERNAL.' };
-    expect(serviceEntryVerdict(entry, [finding]).denyMessage).toBe('ServiceEntry default/(unnamed) is rejected: spec.location must be MESH_EXTERNAL.');
+    expect(serviceEntryVerdict(entry, [finding]).denyMessage).toBe(
+      'ServiceEntry default/(unnamed) is rejected: spec.location must be MESH_EXTERNAL.',
+    );
   });
 });

@@ -40,7 +40,10 @@ function undeclaredPortsProblem(findings: readonly Finding[]): string {
 
 function duplicateHostProblem(findings: readonly Finding[]): string {
   const hosts = findings
-    .map((finding) => `${finding.path} "${finding.host}" also in ${finding.others?.join(', ')} (unreliable ports: ${finding.ports?.join(',')})`)
+    .map(
+      (finding) =>
+        `${finding.path} "${finding.host}" also in ${finding.others?.join(', ')} (unreliable ports: ${finding.ports?.join(',')})`,
+    )
     .join(', ');
   return (
     `a host declared by several auto-allocated ServiceEntries gets one virtual IP per entry, and DNS answers with only one, ` +
@@ -72,7 +75,10 @@ function httpToTlsPortProblem(findings: readonly Finding[]): string {
 }
 
 /** Rules with a combined explanation, in report order; each turns all its denials into one problem. */
-const PROBLEMS: readonly { rule: string; problem: (findings: readonly Finding[], entry: ServiceEntryView) => string }[] = [
+const PROBLEMS: readonly {
+  rule: string;
+  problem: (findings: readonly Finding[], entry: ServiceEntryView) => string;
+}[] = [
   { rule: WILDCARD_DNS, problem: wildcardDnsProblem },
   { rule: UNDECLARED_PORTS, problem: undeclaredPortsProblem },
   { rule: DUPLICATE_HOST, problem: duplicateHostProblem },
@@ -91,14 +97,18 @@ function denyMessage(entry: ServiceEntryView, denials: readonly Finding[]): stri
     ...denials.filter((finding) => !explained.has(finding.rule)).map((finding) => finding.message),
   ];
   // Said once, at the end: it qualifies every cross-object problem above.
-  const stale = denials.some((finding) => finding.message.includes(STALE_NOTE)) ? ` Note: the cluster view may be stale.` : '';
+  const stale = denials.some((finding) => finding.message.includes(STALE_NOTE))
+    ? ` Note: the cluster view may be stale.`
+    : '';
   const subject = `ServiceEntry ${[entry.namespace, entry.name || '(unnamed)'].filter(Boolean).join('/')} is rejected`;
   if (problems.length === 1) return `${subject}: ${problems[0]}${stale}`;
   return `${subject} for ${problems.length} reasons: ${problems.map((problem, index) => `(${index + 1}) ${problem}`).join(' ')}${stale}`;
 }
 
 export function serviceEntryVerdict(entry: ServiceEntryView, findings: Finding[]): ServiceEntryVerdict {
-  const warnings = [...new Set(findings.filter((finding) => finding.severity === 'warn').map((finding) => finding.message))];
+  const warnings = [
+    ...new Set(findings.filter((finding) => finding.severity === 'warn').map((finding) => finding.message)),
+  ];
   const denials = findings.filter((finding) => finding.severity === 'deny');
   return denials.length > 0 ? { denyMessage: denyMessage(entry, denials), warnings } : { warnings };
 }

@@ -14,12 +14,24 @@ describe('wildcard-dns', () => {
     ['seed wildcards with DNS_ROUND_ROBIN', { resolution: 'DNS_ROUND_ROBIN' }, ['spec.hosts[0]', 'spec.hosts[1]']],
     ['seed wildcards with DYNAMIC_DNS (Istio 1.28+)', { resolution: 'DYNAMIC_DNS' }, []],
     ['seed wildcards with DNS and endpoints', { resolution: 'DNS', endpoints }, ['spec.hosts[0]', 'spec.hosts[1]']],
-    ['DNS_ROUND_ROBIN with one endpoint', { resolution: 'DNS_ROUND_ROBIN', endpoints }, ['spec.hosts[0]', 'spec.hosts[1]']],
-    ['DNS with spec.addresses set', { resolution: 'DNS', addresses: ['240.0.0.10'] }, ['spec.hosts[0]', 'spec.hosts[1]']],
+    [
+      'DNS_ROUND_ROBIN with one endpoint',
+      { resolution: 'DNS_ROUND_ROBIN', endpoints },
+      ['spec.hosts[0]', 'spec.hosts[1]'],
+    ],
+    [
+      'DNS with spec.addresses set',
+      { resolution: 'DNS', addresses: ['240.0.0.10'] },
+      ['spec.hosts[0]', 'spec.hosts[1]'],
+    ],
     ['bare * with DNS', { resolution: 'DNS', hosts: ['*'] }, ['spec.hosts[0]']],
     ['partial *foo.com with DNS', { resolution: 'DNS', hosts: ['*foo.com'] }, ['spec.hosts[0]']],
     ['concrete host with DNS', { resolution: 'DNS', hosts: ['oss-cn-shanghai.aliyuncs.com'] }, []],
-    ['concrete and wildcard hosts mixed', { resolution: 'DNS', hosts: ['a.com', '*.a.com', 'b.com', '*b.com'] }, ['spec.hosts[1]', 'spec.hosts[3]']],
+    [
+      'concrete and wildcard hosts mixed',
+      { resolution: 'DNS', hosts: ['a.com', '*.a.com', 'b.com', '*b.com'] },
+      ['spec.hosts[1]', 'spec.hosts[3]'],
+    ],
     ['resolution written in lower case', { resolution: 'dns' }, ['spec.hosts[0]', 'spec.hosts[1]']],
   ])('%s', (_case, spec, deniedPaths) => {
     const entry = serviceEntry(ossWildcard, { spec });

@@ -18,7 +18,11 @@ describe('readTlsFiles', () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it('returns the three files as read', async () => {
-    const material = await readTlsFiles({ certFile: at('tls.crt'), keyFile: at('tls.key'), clientCaFile: at('ca.crt') });
+    const material = await readTlsFiles({
+      certFile: at('tls.crt'),
+      keyFile: at('tls.key'),
+      clientCaFile: at('ca.crt'),
+    });
     expect([material.cert, material.key, material.clientCa].map(String)).toEqual(['CERT', 'KEY', 'CA']);
   });
 
@@ -32,17 +36,28 @@ describe('readTlsFiles', () => {
     [
       'all three, in setting order',
       { certFile: 'a.crt', keyFile: 'b.key', clientCaFile: 'c.crt' },
-      [['TLS_CERT_FILE', 'a.crt'], ['TLS_KEY_FILE', 'b.key'], ['CLIENT_CA_FILE', 'c.crt']],
+      [
+        ['TLS_CERT_FILE', 'a.crt'],
+        ['TLS_KEY_FILE', 'b.key'],
+        ['CLIENT_CA_FILE', 'c.crt'],
+      ],
     ],
-  ])('names %s', async (_, missing: Partial<Record<'certFile' | 'keyFile' | 'clientCaFile', string>>, named: string[][]) => {
-    const files = { certFile: at('tls.crt'), keyFile: at('tls.key'), clientCaFile: at('ca.crt') };
-    for (const [field, name] of Object.entries(missing)) files[field as keyof typeof files] = at(name);
-    const failure = readTlsFiles(files);
-    await expect(failure).rejects.toBeInstanceOf(CertificateProblem);
-    await expect(failure).rejects.toThrow(named.map(([setting, name]) => `cannot read ${setting} ${at(name!)}: ENOENT`).join('; '));
-  });
+  ])(
+    'names %s',
+    async (_, missing: Partial<Record<'certFile' | 'keyFile' | 'clientCaFile', string>>, named: string[][]) => {
+      const files = { certFile: at('tls.crt'), keyFile: at('tls.key'), clientCaFile: at('ca.crt') };
+      for (const [field, name] of Object.entries(missing)) files[field as keyof typeof files] = at(name);
+      const failure = readTlsFiles(files);
+      await expect(failure).rejects.toBeInstanceOf(CertificateProblem);
+      await expect(failure).rejects.toThrow(
+        named.map(([setting, name]) => `cannot read ${setting} ${at(name!)}: ENOENT`).join('; '),
+      );
+    },
+  );
 
   it('gives the error code of a path that is not a file', async () => {
-    await expect(readTlsFiles({ certFile: dir, keyFile: at('tls.key') })).rejects.toThrow(`cannot read TLS_CERT_FILE ${dir}: EISDIR`);
+    await expect(readTlsFiles({ certFile: dir, keyFile: at('tls.key') })).rejects.toThrow(
+      `cannot read TLS_CERT_FILE ${dir}: EISDIR`,
+    );
   });
 });

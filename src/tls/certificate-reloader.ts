@@ -77,17 +77,25 @@ export class CertificateReloader {
 
   private watchDirectories(): void {
     const { certFile, keyFile, clientCaFile } = this.options.files;
-    const directories = new Set([certFile, keyFile, ...(clientCaFile ? [clientCaFile] : [])].map((file) => dirname(file)));
+    const directories = new Set(
+      [certFile, keyFile, ...(clientCaFile ? [clientCaFile] : [])].map((file) => dirname(file)),
+    );
     for (const directory of directories) {
       try {
         const watcher = watch(directory, { persistent: false }, () => this.checkSoon());
         watcher.on('error', (error) => {
-          this.options.logger.warn({ directory, problem: error.message }, 'stopped watching the TLS directory; re-reading it periodically instead');
+          this.options.logger.warn(
+            { directory, problem: error.message },
+            'stopped watching the TLS directory; re-reading it periodically instead',
+          );
           watcher.close();
         });
         this.watchers.push(watcher);
       } catch (error) {
-        this.options.logger.warn({ directory, problem: (error as Error).message }, 'cannot watch the TLS directory; re-reading it periodically instead');
+        this.options.logger.warn(
+          { directory, problem: (error as Error).message },
+          'cannot watch the TLS directory; re-reading it periodically instead',
+        );
       }
     }
   }
@@ -136,7 +144,13 @@ export class CertificateReloader {
     this.options.metrics.tlsReloads.inc({ result: 'rejected' });
     const { certFile, keyFile, clientCaFile } = this.options.files;
     this.options.logger.error(
-      { problem, certFile, keyFile, ...(clientCaFile ? { clientCaFile } : {}), serving: certificateSummary(this.current) },
+      {
+        problem,
+        certFile,
+        keyFile,
+        ...(clientCaFile ? { clientCaFile } : {}),
+        serving: certificateSummary(this.current),
+      },
       'refused the changed TLS files; still serving the previous certificate',
     );
   }

@@ -36,7 +36,11 @@ export class CertificateProblem extends Error {
 }
 
 export function tlsFilesOf(config: Config): TlsFiles {
-  return { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, ...(config.clientCaFile ? { clientCaFile: config.clientCaFile } : {}) };
+  return {
+    certFile: config.tlsCertFile,
+    keyFile: config.tlsKeyFile,
+    ...(config.clientCaFile ? { clientCaFile: config.clientCaFile } : {}),
+  };
 }
 
 /**
@@ -47,7 +51,9 @@ export async function readTlsFiles(files: TlsFiles): Promise<TlsMaterial> {
   const read = (setting: string, path: string) =>
     readFile(path).then(
       (content): FileRead => ({ content }),
-      (error: NodeJS.ErrnoException): FileRead => ({ problem: `cannot read ${setting} ${path}: ${error.code ?? error.message}` }),
+      (error: NodeJS.ErrnoException): FileRead => ({
+        problem: `cannot read ${setting} ${path}: ${error.code ?? error.message}`,
+      }),
     );
   const [cert, key, clientCa] = await Promise.all([
     read('TLS_CERT_FILE', files.certFile),
@@ -73,7 +79,9 @@ export function inspectCertificate(material: TlsMaterial): ServingCertificate {
   const leaf = parse(() => new X509Certificate(material.cert), 'the certificate is not a PEM X.509 certificate');
   const key: KeyObject = parse(() => createPrivateKey(material.key), 'the private key cannot be read');
   if (!leaf.checkPrivateKey(key)) {
-    throw new CertificateProblem(`the private key does not belong to the certificate (serial ${leaf.serialNumber}, ${leaf.subject.replaceAll('\n', ', ')})`);
+    throw new CertificateProblem(
+      `the private key does not belong to the certificate (serial ${leaf.serialNumber}, ${leaf.subject.replaceAll('\n', ', ')})`,
+    );
   }
   if (material.clientCa !== undefined) checkCaBundle(material.clientCa);
   // Last: whatever else OpenSSL objects to (an unusable chain in the certificate file, say).
@@ -90,7 +98,8 @@ export function inspectCertificate(material: TlsMaterial): ServingCertificate {
 
 /** Why the certificate should not be served at `now`, or undefined when it is within its validity period. */
 export function validityProblem(certificate: ServingCertificate, now = Date.now()): string | undefined {
-  if (now < certificate.notBefore.getTime()) return `the certificate is not valid before ${certificate.notBefore.toISOString()}`;
+  if (now < certificate.notBefore.getTime())
+    return `the certificate is not valid before ${certificate.notBefore.toISOString()}`;
   if (now >= certificate.notAfter.getTime()) return `the certificate expired at ${certificate.notAfter.toISOString()}`;
   return undefined;
 }
@@ -100,7 +109,12 @@ export function validityProblem(certificate: ServingCertificate, now = Date.now(
  * version has to be in here too, or a reload would quietly fall back to Node's default.
  */
 export function secureContextOptions(material: TlsMaterial): SecureContextOptions {
-  return { cert: material.cert, key: material.key, ...(material.clientCa ? { ca: material.clientCa } : {}), minVersion: MIN_TLS_VERSION };
+  return {
+    cert: material.cert,
+    key: material.key,
+    ...(material.clientCa ? { ca: material.clientCa } : {}),
+    minVersion: MIN_TLS_VERSION,
+  };
 }
 
 export function sameMaterial(a: TlsMaterial, b: TlsMaterial): boolean {
@@ -111,9 +125,14 @@ export function sameMaterial(a: TlsMaterial, b: TlsMaterial): boolean {
 
 /** Every PEM block of a CA bundle must be a certificate; an empty bundle would make every client fail. */
 function checkCaBundle(bundle: string | Buffer): void {
-  const blocks = Buffer.from(bundle).toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  const blocks =
+    Buffer.from(bundle)
+      .toString('latin1')
+      .match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
   if (blocks.length === 0) throw new CertificateProblem('the client CA file holds no PEM certificate');
-  blocks.forEach((block, index) => parse(() => new X509Certificate(block), `certificate ${index + 1} of the client CA file cannot be read`));
+  blocks.forEach((block, index) =>
+    parse(() => new X509Certificate(block), `certificate ${index + 1} of the client CA file cannot be read`),
+  );
 }
 
 /** OpenSSL's messages ("DECODER routines::unsupported") describe the failure, never the input: safe to log. */

@@ -4,7 +4,15 @@ import { toServiceEntryView, type ServiceEntryView } from '../istio/service-entr
 import { evaluateServiceEntry } from '../rules/index.js';
 import type { ClusterView } from '../rules/types.js';
 import { ossServiceEntry, serviceEntryReview } from '../../test/fixtures/reviews.js';
-import { destinationRule, exampleAuto, fakeCluster, ossDemo, ossWildcard, serviceEntry, DEFAULT_SETTINGS } from '../../test/fixtures/service-entries.js';
+import {
+  destinationRule,
+  exampleAuto,
+  fakeCluster,
+  ossDemo,
+  ossWildcard,
+  serviceEntry,
+  DEFAULT_SETTINGS,
+} from '../../test/fixtures/service-entries.js';
 import { answeringOnce, serviceEntryValidator } from './validate-serviceentries.js';
 
 /** Wraps a view and counts the questions it is asked, by kind/host/namespace. */
@@ -16,22 +24,42 @@ function counting(view: ClusterView): { view: ClusterView; asked: Map<string, nu
     view: {
       stale: view.stale,
       scope: view.scope,
-      serviceEntriesForHost: (host, namespace) => (count(`se ${host} ${namespace}`), view.serviceEntriesForHost(host, namespace)),
-      destinationRulesForHost: (host, namespace) => (count(`dr ${host} ${namespace}`), view.destinationRulesForHost(host, namespace)),
+      serviceEntriesForHost: (host, namespace) => (
+        count(`se ${host} ${namespace}`),
+        view.serviceEntriesForHost(host, namespace)
+      ),
+      destinationRulesForHost: (host, namespace) => (
+        count(`dr ${host} ${namespace}`),
+        view.destinationRulesForHost(host, namespace)
+      ),
     },
   };
 }
 
 const others: ServiceEntryView[] = [
-  serviceEntry(ossDemo, { metadata: { name: 'other' }, spec: { ports: [{ name: 'https', number: 443, protocol: 'TLS' }] } }),
-  serviceEntry(ossDemo, { metadata: { name: 'third', namespace: 'elsewhere' }, spec: { ports: [{ name: 'tcp', number: 9444, protocol: 'TCP' }] } }),
+  serviceEntry(ossDemo, {
+    metadata: { name: 'other' },
+    spec: { ports: [{ name: 'https', number: 443, protocol: 'TLS' }] },
+  }),
+  serviceEntry(ossDemo, {
+    metadata: { name: 'third', namespace: 'elsewhere' },
+    spec: { ports: [{ name: 'tcp', number: 9444, protocol: 'TCP' }] },
+  }),
   serviceEntry(exampleAuto),
-  serviceEntry(exampleAuto, { metadata: { name: 'http-proxy' }, spec: { ports: [{ name: 'http', number: 9444, protocol: 'HTTP' }] } }),
+  serviceEntry(exampleAuto, {
+    metadata: { name: 'http-proxy' },
+    spec: { ports: [{ name: 'http', number: 9444, protocol: 'HTTP' }] },
+  }),
 ];
-const rules = [destinationRule(), destinationRule({ metadata: { name: 'everything' }, spec: { host: '*.aliyuncs.com' } })];
+const rules = [
+  destinationRule(),
+  destinationRule({ metadata: { name: 'everything' }, spec: { host: '*.aliyuncs.com' } }),
+];
 const entries = [
   serviceEntry(ossDemo),
-  serviceEntry(ossDemo, { spec: { hosts: ['oss-cn-shanghai.aliyuncs.com', 'OSS-cn-shanghai.aliyuncs.com.', 'example.com'] } }),
+  serviceEntry(ossDemo, {
+    spec: { hosts: ['oss-cn-shanghai.aliyuncs.com', 'OSS-cn-shanghai.aliyuncs.com.', 'example.com'] },
+  }),
   serviceEntry(ossWildcard, { spec: { resolution: 'DNS' } }),
   serviceEntry(exampleAuto, { metadata: { name: 'again' } }),
   toServiceEntryView(ossServiceEntry('DNS')),
@@ -39,20 +67,25 @@ const entries = [
 
 describe('answeringOnce', () => {
   const found: string[] = [];
-  it.each(entries.map((entry) => [`${entry.namespace}/${entry.name} ${entry.hosts.map(({ host }) => host).join(',')}`, entry] as const))(
-    'leaves every finding as the plain view gives it (%s)',
-    (_name, entry) => {
-      for (const stale of [false, true]) {
-        const cluster = fakeCluster([...others, entry], stale, { rules });
-        const plain = evaluateServiceEntry(entry, { settings: DEFAULT_SETTINGS, cluster });
-        expect(evaluateServiceEntry(entry, { settings: DEFAULT_SETTINGS, cluster: answeringOnce(cluster) })).toEqual(plain);
-        found.push(...plain.map((finding) => finding.rule));
-      }
-    },
-  );
+  it.each(
+    entries.map(
+      (entry) => [`${entry.namespace}/${entry.name} ${entry.hosts.map(({ host }) => host).join(',')}`, entry] as const,
+    ),
+  )('leaves every finding as the plain view gives it (%s)', (_name, entry) => {
+    for (const stale of [false, true]) {
+      const cluster = fakeCluster([...others, entry], stale, { rules });
+      const plain = evaluateServiceEntry(entry, { settings: DEFAULT_SETTINGS, cluster });
+      expect(evaluateServiceEntry(entry, { settings: DEFAULT_SETTINGS, cluster: answeringOnce(cluster) })).toEqual(
+        plain,
+      );
+      found.push(...plain.map((finding) => finding.rule));
+    }
+  });
 
   it('was compared on entries the cross-object rules have something to say about', () => {
-    expect(new Set(found)).toEqual(new Set(['wildcard-dns', 'undeclared-ports', 'duplicate-host', 'conflicting-protocols', 'http-to-tls-port']));
+    expect(new Set(found)).toEqual(
+      new Set(['wildcard-dns', 'undeclared-ports', 'duplicate-host', 'conflicting-protocols', 'http-to-tls-port']),
+    );
   });
 
   it('asks the underlying view each question at most once per review, whatever the rules ask', () => {
@@ -63,8 +96,12 @@ describe('answeringOnce', () => {
     expect(asked.size).toBeGreaterThan(0);
     expect([...asked.values()].every((times) => times === 1)).toBe(true);
     // Without and with a namespace are different questions (a rule visible from nowhere vs from one namespace).
-    expect(memo.destinationRulesForHost('oss-cn-shanghai.aliyuncs.com')).toEqual(view.destinationRulesForHost('oss-cn-shanghai.aliyuncs.com'));
-    expect(memo.serviceEntriesForHost('example.com', 'elsewhere')).toEqual(view.serviceEntriesForHost('example.com', 'elsewhere'));
+    expect(memo.destinationRulesForHost('oss-cn-shanghai.aliyuncs.com')).toEqual(
+      view.destinationRulesForHost('oss-cn-shanghai.aliyuncs.com'),
+    );
+    expect(memo.serviceEntriesForHost('example.com', 'elsewhere')).toEqual(
+      view.serviceEntriesForHost('example.com', 'elsewhere'),
+    );
     expect(memo.stale).toBe(false);
     expect(memo.scope).toBe('cluster');
   });
@@ -74,7 +111,12 @@ describe('answeringOnce', () => {
     const validator = serviceEntryValidator(DEFAULT_SETTINGS, () => fakeCluster(stored));
     const request = serviceEntryReview(ossDemo).request as unknown as AdmissionRequest;
     const before = validator.review(request);
-    stored.push(serviceEntry(ossDemo, { metadata: { name: 'other' }, spec: { ports: [{ name: 'tcp', number: 9444, protocol: 'TCP' }] } }));
+    stored.push(
+      serviceEntry(ossDemo, {
+        metadata: { name: 'other' },
+        spec: { ports: [{ name: 'tcp', number: 9444, protocol: 'TCP' }] },
+      }),
+    );
     const after = validator.review(request);
     expect(after.rules).not.toEqual(before.rules);
   });

@@ -18,7 +18,9 @@ export function serviceEntryValidator(settings: RuleSettings, clusterViewFor: Cl
     name: 'validate-serviceentries',
     path: '/validate/serviceentries',
     handles: (kind) =>
-      kind.group === 'networking.istio.io' && kind.kind === 'ServiceEntry' && ISTIO_NETWORKING_VERSIONS.has(kind.version),
+      kind.group === 'networking.istio.io' &&
+      kind.kind === 'ServiceEntry' &&
+      ISTIO_NETWORKING_VERSIONS.has(kind.version),
     review(request): ReviewOutcome {
       if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') {
         return { answer: allowed(), decision: 'skipped', reason: 'operation' };
@@ -26,7 +28,10 @@ export function serviceEntryValidator(settings: RuleSettings, clusterViewFor: Cl
       const entry = toServiceEntryView(request.object, request.namespace);
       const view = clusterViewFor(entry);
       // The object-at-hand view answers from the entry's own memoised facts: a memo in front would cost more.
-      const findings = evaluateServiceEntry(entry, { settings, cluster: view.scope === 'object' ? view : answeringOnce(view) });
+      const findings = evaluateServiceEntry(entry, {
+        settings,
+        cluster: view.scope === 'object' ? view : answeringOnce(view),
+      });
       // Most entries have no findings: then there is nothing to count, explain or warn about.
       if (findings.length === 0) return { answer: allowed(), decision: 'allowed', rules: NO_RULES };
       const rules = [...new Set(findings.map((finding) => finding.rule))];
@@ -63,7 +68,8 @@ export function answeringOnce(view: ClusterView): ClusterView {
       if (byHost === undefined) rules.set(namespace, (byHost = new Map()));
       let found = byHost.get(host);
       if (found === undefined) {
-        found = namespace === undefined ? view.destinationRulesForHost(host) : view.destinationRulesForHost(host, namespace);
+        found =
+          namespace === undefined ? view.destinationRulesForHost(host) : view.destinationRulesForHost(host, namespace);
         byHost.set(host, found);
       }
       return found;

@@ -34,10 +34,30 @@ describe('attributeListing', () => {
 
 describe('largestDifferences', () => {
   it('lists the functions egress-guard spends most more on than the floor, then those it spends less on', () => {
-    const ours = new Map([['view', 5000], ['[JSON.parse]', 60_000], ['[native] StringAdd', 900]]);
-    const floor = new Map([['[JSON.parse]', 60_500], ['[native] StringAdd', 400]]);
+    const ours = new Map([
+      ['view', 5000],
+      ['[JSON.parse]', 60_000],
+      ['[native] StringAdd', 900],
+    ]);
+    const floor = new Map([
+      ['[JSON.parse]', 60_500],
+      ['[native] StringAdd', 400],
+    ]);
     const lines = largestDifferences(ours, floor, 2);
-    expect(lines.slice(1).map((line) => line.trim().split(/\s+/).slice(0, 1).concat(line.trim().split(/\s{2,}/).slice(-1)))).toEqual([
+    expect(
+      lines.slice(1).map((line) =>
+        line
+          .trim()
+          .split(/\s+/)
+          .slice(0, 1)
+          .concat(
+            line
+              .trim()
+              .split(/\s{2,}/)
+              .slice(-1),
+          ),
+      ),
+    ).toEqual([
       ['5,000', 'view'],
       ['500', '[native] StringAdd'],
       ['-500', '[JSON.parse]'],
@@ -45,7 +65,10 @@ describe('largestDifferences', () => {
   });
 
   it('prints figures in the unit it is given, such as sampled microseconds', () => {
-    const lines = largestDifferences(new Map([['view', 0.524]]), new Map([['view', 0.1]]), 1, { name: 'us per review, sampled', digits: 2 });
+    const lines = largestDifferences(new Map([['view', 0.524]]), new Map([['view', 0.1]]), 1, {
+      name: 'us per review, sampled',
+      digits: 2,
+    });
     expect(lines[0]).toContain('function (us per review, sampled)');
     expect(lines[1]?.trim().split(/\s+/)).toEqual(['0.42', '0.52', '0.10', 'view']);
   });

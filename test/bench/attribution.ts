@@ -34,7 +34,12 @@ class CodeMap {
       .split('\n')
       .map((line, order) => {
         const [start = '', size = '', ...name] = line.split(' ');
-        return { start: parseInt(start, 16), end: parseInt(start, 16) + parseInt(size, 16), name: name.join(' '), order };
+        return {
+          start: parseInt(start, 16),
+          end: parseInt(start, 16) + parseInt(size, 16),
+          name: name.join(' '),
+          order,
+        };
       })
       .filter((range) => Number.isFinite(range.end) && range.name !== '')
       .sort((a, b) => a.start - b.start || a.order - b.order);
@@ -44,7 +49,11 @@ class CodeMap {
     if (this.cache.has(address)) return this.cache.get(address);
     let best: CodeRange | undefined;
     // Ranges starting at or before the address, nearest first; a piece of JIT code is a few KiB at most.
-    for (let index = this.lastStartingAtOrBefore(address); index >= 0 && address - (this.ranges[index]?.start ?? 0) < 1 << 20; index--) {
+    for (
+      let index = this.lastStartingAtOrBefore(address);
+      index >= 0 && address - (this.ranges[index]?.start ?? 0) < 1 << 20;
+      index--
+    ) {
       const range = this.ranges[index] as CodeRange;
       if (address < range.end && (best === undefined || range.order > best.order)) best = range;
     }
@@ -79,7 +88,10 @@ function nativeGroup(symbol: string): string {
  * callgrind_annotate's per-function listing of a run made with ATTRIBUTION_VALGRIND_OPTIONS.
  */
 export function instructionsByFunction(dumpFile: string, perfMap: string, requests: number): Map<string, number> {
-  const listing = spawnSync('callgrind_annotate', ['--threshold=100', dumpFile], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const listing = spawnSync('callgrind_annotate', ['--threshold=100', dumpFile], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
   if (listing.status !== 0) throw new Error(`callgrind_annotate ${dumpFile} failed: ${listing.stderr}`);
   return attributeListing(listing.stdout, readFileSync(perfMap, 'utf8'), requests);
 }
@@ -117,14 +129,26 @@ export interface FigureUnit {
 const INSTRUCTIONS: FigureUnit = { name: 'instructions per review', digits: 0 };
 
 /** The functions where `ours` spends the most more than `floor`, per request, as printable lines. */
-export function largestDifferences(ours: Map<string, number>, floor: Map<string, number>, count: number, unit: FigureUnit = INSTRUCTIONS): string[] {
+export function largestDifferences(
+  ours: Map<string, number>,
+  floor: Map<string, number>,
+  count: number,
+  unit: FigureUnit = INSTRUCTIONS,
+): string[] {
   const names = new Set([...ours.keys(), ...floor.keys()]);
   const rows = [...names].map((name) => ({ name, ours: ours.get(name) ?? 0, floor: floor.get(name) ?? 0 }));
   rows.sort((a, b) => b.ours - b.floor - (a.ours - a.floor));
-  const shown = [...rows.slice(0, count), ...rows.slice(Math.max(count, rows.length - 3)).filter((row) => row.ours < row.floor)];
-  const cell = (value: number) => value.toLocaleString('en', { minimumFractionDigits: unit.digits, maximumFractionDigits: unit.digits }).padStart(8);
+  const shown = [
+    ...rows.slice(0, count),
+    ...rows.slice(Math.max(count, rows.length - 3)).filter((row) => row.ours < row.floor),
+  ];
+  const cell = (value: number) =>
+    value.toLocaleString('en', { minimumFractionDigits: unit.digits, maximumFractionDigits: unit.digits }).padStart(8);
   return [
     `${'more'.padStart(8)} ${'egress'.padStart(8)} ${'floor'.padStart(8)}  function (${unit.name})`,
-    ...shown.map((row) => `${cell(row.ours - row.floor)} ${cell(row.ours)} ${cell(row.floor)}  ${row.name.replace(/file:\/\/\S*?\/dist\//, '')}`),
+    ...shown.map(
+      (row) =>
+        `${cell(row.ours - row.floor)} ${cell(row.ours)} ${cell(row.floor)}  ${row.name.replace(/file:\/\/\S*?\/dist\//, '')}`,
+    ),
   ];
 }

@@ -8,16 +8,24 @@ import { fastify } from 'fastify';
 
 const env = process.env;
 const app = fastify({
-  https: { cert: readFileSync(env.TLS_CERT_FILE ?? ''), key: readFileSync(env.TLS_KEY_FILE ?? ''), minVersion: 'TLSv1.2' },
+  https: {
+    cert: readFileSync(env.TLS_CERT_FILE ?? ''),
+    key: readFileSync(env.TLS_KEY_FILE ?? ''),
+    minVersion: 'TLSv1.2',
+  },
   bodyLimit: 7 * 1024 * 1024,
 });
 
 const extraCpuMs = Number(env.EXTRA_CPU_US ?? 0) / 1000;
 
 const answer = (request: { body: unknown }) => {
-  if (extraCpuMs > 0) for (const until = performance.now() + extraCpuMs; performance.now() < until; );
+  if (extraCpuMs > 0) for (const until = performance.now() + extraCpuMs; performance.now() < until;);
   const uid = (request.body as { request?: { uid?: unknown } } | null)?.request?.uid;
-  return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: typeof uid === 'string' ? uid : '', allowed: true } };
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    response: { uid: typeof uid === 'string' ? uid : '', allowed: true },
+  };
 };
 app.post('/mutate/pods', async (request) => answer(request));
 app.post('/validate/serviceentries', async (request) => answer(request));

@@ -50,7 +50,11 @@ export function selfTimes(profile: Profile): SelfTime[] {
     byFunction.set(key, entry);
   }
   return [...byFunction.values()]
-    .map((entry) => ({ ...entry, ms: Math.round(entry.ms * 10) / 10, percent: Math.round((entry.ms * 1000 * 1000) / total) / 10 }))
+    .map((entry) => ({
+      ...entry,
+      ms: Math.round(entry.ms * 10) / 10,
+      percent: Math.round((entry.ms * 1000 * 1000) / total) / 10,
+    }))
     .sort((a, b) => b.ms - a.ms);
 }
 
@@ -59,10 +63,18 @@ export function byArea(times: readonly SelfTime[]): Array<{ area: string; percen
   const areas = new Map<string, number>();
   for (const time of times) {
     const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(time.where);
-    const area = match?.[1] ?? (time.where.startsWith('node:') ? 'node:' + (time.where.split(/[/:]/)[1] ?? '') : time.where.startsWith('dist/') ? 'egress-guard' : time.name);
+    const area =
+      match?.[1] ??
+      (time.where.startsWith('node:')
+        ? 'node:' + (time.where.split(/[/:]/)[1] ?? '')
+        : time.where.startsWith('dist/')
+          ? 'egress-guard'
+          : time.name);
     areas.set(area, (areas.get(area) ?? 0) + time.percent);
   }
-  return [...areas].map(([area, percent]) => ({ area, percent: Math.round(percent * 10) / 10 })).sort((a, b) => b.percent - a.percent);
+  return [...areas]
+    .map(([area, percent]) => ({ area, percent: Math.round(percent * 10) / 10 }))
+    .sort((a, b) => b.percent - a.percent);
 }
 
 function shorten(url: string): string {
@@ -75,8 +87,15 @@ function shorten(url: string): string {
 
 export function summarise(file: string, top = 25): string {
   const times = selfTimes(JSON.parse(readFileSync(file, 'utf8')) as Profile);
-  const lines = times.slice(0, top).map((time) => `${time.percent.toFixed(1).padStart(5)}%  ${time.ms.toFixed(0).padStart(7)} ms  ${time.name}  ${time.where}`);
-  const areas = byArea(times).slice(0, 12).map(({ area, percent }) => `${percent.toFixed(1).padStart(5)}%  ${area}`);
+  const lines = times
+    .slice(0, top)
+    .map(
+      (time) =>
+        `${time.percent.toFixed(1).padStart(5)}%  ${time.ms.toFixed(0).padStart(7)} ms  ${time.name}  ${time.where}`,
+    );
+  const areas = byArea(times)
+    .slice(0, 12)
+    .map(({ area, percent }) => `${percent.toFixed(1).padStart(5)}%  ${area}`);
   return [`self time, top ${top} functions:`, ...lines, '', 'self time by area:', ...areas].join('\n');
 }
 

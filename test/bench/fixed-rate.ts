@@ -25,12 +25,28 @@ export interface FixedRateOptions {
 }
 
 /** Both kinds of fixed-rate run against both servers, egress-guard first then the floor for autocannon and the other way round for the paced run, so neither always goes first. */
-export async function measureFixedRate(servers: { egressGuard: Server; baseline: Server }, options: FixedRateOptions): Promise<Record<'egressGuard' | 'baseline', RateFigures>> {
+export async function measureFixedRate(
+  servers: { egressGuard: Server; baseline: Server },
+  options: FixedRateOptions,
+): Promise<Record<'egressGuard' | 'baseline', RateFigures>> {
   const names = ['egressGuard', 'baseline'] as const;
-  for (const name of names) await load({ url: servers[name].url + options.path, body: options.body, connections: options.connections, seconds: options.warmupSeconds });
+  for (const name of names)
+    await load({
+      url: servers[name].url + options.path,
+      body: options.body,
+      connections: options.connections,
+      seconds: options.warmupSeconds,
+    });
   const autocannonFigures: Partial<Record<(typeof names)[number], RateFigures['autocannon']>> = {};
   for (const name of names) {
-    const run = await load({ url: servers[name].url + options.path, body: options.body, connections: options.connections, seconds: options.seconds, overallRate: options.rate, pid: servers[name].pid });
+    const run = await load({
+      url: servers[name].url + options.path,
+      body: options.body,
+      connections: options.connections,
+      seconds: options.seconds,
+      overallRate: options.rate,
+      pid: servers[name].pid,
+    });
     const figures = {
       achievedRps: round(run.rps, 0),
       p50Ms: round(percentile(run.latencies, 50), 3),
@@ -40,8 +56,10 @@ export async function measureFixedRate(servers: { egressGuard: Server; baseline:
       failures: run.failures,
     };
     autocannonFigures[name] = figures;
-    options.log(`fixed rate ${options.rate}/s for ${options.seconds} s (autocannon overallRate), ${label(name)}: ${figures.achievedRps} req/s, ` +
-      `p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, max ${figures.maxMs} ms, server ${figures.cores} cores`);
+    options.log(
+      `fixed rate ${options.rate}/s for ${options.seconds} s (autocannon overallRate), ${label(name)}: ${figures.achievedRps} req/s, ` +
+        `p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, max ${figures.maxMs} ms, server ${figures.cores} cores`,
+    );
   }
   const pacedFigures: Partial<Record<(typeof names)[number], RateFigures['paced']>> = {};
   for (const name of [...names].reverse()) {
@@ -58,8 +76,10 @@ export async function measureFixedRate(servers: { egressGuard: Server; baseline:
       failures: run.failures,
     };
     pacedFigures[name] = figures;
-    options.log(`fixed rate ${options.rate}/s for ${options.seconds} s (evenly paced, open loop), ${label(name)}: p50 ${figures.p50Ms} ms, ` +
-      `p99 ${figures.p99Ms} ms, max ${figures.maxMs} ms; p99 from actual send ${figures.p99FromSentMs} ms (this client lagged up to ${figures.maxSendLagMs} ms)`);
+    options.log(
+      `fixed rate ${options.rate}/s for ${options.seconds} s (evenly paced, open loop), ${label(name)}: p50 ${figures.p50Ms} ms, ` +
+        `p99 ${figures.p99Ms} ms, max ${figures.maxMs} ms; p99 from actual send ${figures.p99FromSentMs} ms (this client lagged up to ${figures.maxSendLagMs} ms)`,
+    );
   }
   const both = (name: (typeof names)[number]): RateFigures => ({
     autocannon: autocannonFigures[name] as RateFigures['autocannon'],

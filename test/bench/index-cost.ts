@@ -18,7 +18,10 @@ export function realisticServiceEntry(i: number): unknown {
   const hosts = [`api-${i}.partner-${i % 1000}.example.com`];
   if (i % 3 === 1) hosts.push(`cdn-${i}.partner-${i % 1000}.example.net`);
   if (i % 5 === 2) hosts.push(`*.svc-${i}.partner-${i % 1000}.example.org`);
-  const ports = i % 4 === 0 ? [{ name: 'tcp-9444', number: 9444, protocol: 'TCP' }] : [{ name: 'https', number: 443, protocol: 'TLS' }];
+  const ports =
+    i % 4 === 0
+      ? [{ name: 'tcp-9444', number: 9444, protocol: 'TCP' }]
+      : [{ name: 'https', number: 443, protocol: 'TLS' }];
   if (i % 2 === 0) ports.push({ name: 'http', number: 80, protocol: 'HTTP' });
   const spec = {
     hosts,
@@ -35,7 +38,12 @@ export function realisticServiceEntry(i: number): unknown {
     generation: 1,
     labels: { team: namespace, 'app.kubernetes.io/managed-by': 'argocd' },
     annotations: {
-      'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({ apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name, namespace }, spec }),
+      'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'ServiceEntry',
+        metadata: { name, namespace },
+        spec,
+      }),
     },
   };
   return { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata, spec };
@@ -77,7 +85,8 @@ export function measureIndexCost(sizes: readonly [number, number], rounds = 15, 
   const samples: number[][] = sizes.map(() => []);
   let decision = '';
   // Warm-up: let the JIT settle on both before measuring.
-  for (const validator of validators) for (let i = 0; i < iterations; i++) decision = validator.review(request).decision;
+  for (const validator of validators)
+    for (let i = 0; i < iterations; i++) decision = validator.review(request).decision;
   for (let round = 0; round < rounds; round++) {
     validators.forEach((validator, which) => {
       const started = process.hrtime.bigint();

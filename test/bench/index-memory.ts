@@ -20,4 +20,6 @@ const started = performance.now();
 const index = buildIndex(count);
 const indexingMs = performance.now() - started;
 const after = snapshot();
-process.stdout.write(`${JSON.stringify({ count: index.serviceEntryCount, webhooks: webhooks.length, indexingMs: Math.round(indexingMs), before, after })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ count: index.serviceEntryCount, webhooks: webhooks.length, indexingMs: Math.round(indexingMs), before, after })}\n`,
+);

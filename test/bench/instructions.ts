@@ -19,7 +19,13 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ATTRIBUTION_NODE_OPTIONS, ATTRIBUTION_VALGRIND_OPTIONS, instructionsByFunction, largestDifferences, perfMapFile } from './attribution.js';
+import {
+  ATTRIBUTION_NODE_OPTIONS,
+  ATTRIBUTION_VALGRIND_OPTIONS,
+  instructionsByFunction,
+  largestDifferences,
+  perfMapFile,
+} from './attribution.js';
 import { load, median } from './load.js';
 import { payloads, type Payload } from './payloads.js';
 import { freePort, spawnCommand, waitFor200, waitForLine, type Child } from './processes.js';
@@ -30,7 +36,9 @@ const count = (name: string, fallback: number) => (Number(env[name]) > 0 ? Math.
 const WARMUP = count('INSTR_WARMUP', 20_000);
 const REQUESTS = count('INSTR_REQUESTS', 3000);
 const REPEATS = count('INSTR_REPEATS', 5);
-const ONLY = env.BENCH_PAYLOADS?.split(',').map((id) => id.trim()).filter(Boolean);
+const ONLY = env.BENCH_PAYLOADS?.split(',')
+  .map((id) => id.trim())
+  .filter(Boolean);
 const BY_FUNCTION = env.INSTR_BY_FUNCTION === '1';
 /** How many functions INSTR_BY_FUNCTION lists per payload. */
 const FUNCTIONS_LISTED = 25;
@@ -52,8 +60,12 @@ interface Counted {
 }
 
 function callgrindControl(target: Counted, ...args: string[]): void {
-  const result = spawnSync('callgrind_control', [...args, String(target.server.pid)], { env: { ...process.env, HOST: target.host }, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`callgrind_control ${args.join(' ')} failed: ${result.stderr || result.stdout}`);
+  const result = spawnSync('callgrind_control', [...args, String(target.server.pid)], {
+    env: { ...process.env, HOST: target.host },
+    encoding: 'utf8',
+  });
+  if (result.status !== 0)
+    throw new Error(`callgrind_control ${args.join(' ')} failed: ${result.stderr || result.stdout}`);
 }
 
 interface CountedRun {
@@ -67,7 +79,13 @@ interface CountedRun {
 async function instructionsPerReview(target: Counted, payload: Payload, run: number): Promise<CountedRun> {
   callgrindControl(target, '--zero');
   callgrindControl(target, '--instr=on');
-  const result = await load({ url: target.url + payload.path, body: payload.body, connections: CONNECTIONS, seconds: 3600, amount: REQUESTS });
+  const result = await load({
+    url: target.url + payload.path,
+    body: payload.body,
+    connections: CONNECTIONS,
+    seconds: 3600,
+    amount: REQUESTS,
+  });
   callgrindControl(target, '--instr=off');
   if (result.failures > 0) throw new Error(`${result.failures} failed requests to ${target.url}`);
   const label = `${payload.id}-${run}`;
@@ -129,14 +147,25 @@ async function main(): Promise<void> {
     };
   };
   try {
-    log(`instructions per review under callgrind: ${WARMUP} warm-up requests, then ${REPEATS} x ${REQUESTS} counted, ${CONNECTIONS} connections`);
-    const results: Record<string, { egressGuard: number; baseline: number; ratio: number; runs: { egressGuard: number[]; baseline: number[] } }> = {};
+    log(
+      `instructions per review under callgrind: ${WARMUP} warm-up requests, then ${REPEATS} x ${REQUESTS} counted, ${CONNECTIONS} connections`,
+    );
+    const results: Record<
+      string,
+      { egressGuard: number; baseline: number; ratio: number; runs: { egressGuard: number[]; baseline: number[] } }
+    > = {};
     for (const payload of payloads().filter((p) => !ONLY || ONLY.includes(p.id))) {
       const targets = await startServers();
       const runs = { egressGuard: [] as number[], baseline: [] as number[] };
       const dumps = { egressGuard: [] as string[], baseline: [] as string[] };
       for (const [name, target] of Object.entries(targets) as [keyof typeof runs, Counted][]) {
-        await load({ url: target.url + payload.path, body: payload.body, connections: CONNECTIONS, seconds: 3600, amount: WARMUP });
+        await load({
+          url: target.url + payload.path,
+          body: payload.body,
+          connections: CONNECTIONS,
+          seconds: 3600,
+          amount: WARMUP,
+        });
         for (let run = 0; run < REPEATS; run++) {
           const counted = await instructionsPerReview(target, payload, run);
           runs[name].push(Math.round(counted.perReview));
@@ -144,7 +173,11 @@ async function main(): Promise<void> {
         }
       }
       const figures = { egressGuard: median(runs.egressGuard), baseline: median(runs.baseline) };
-      results[payload.id] = { ...figures, ratio: Math.round((figures.baseline / figures.egressGuard) * 1000) / 1000, runs };
+      results[payload.id] = {
+        ...figures,
+        ratio: Math.round((figures.baseline / figures.egressGuard) * 1000) / 1000,
+        runs,
+      };
       log(
         `${payload.id.padEnd(12)} egress-guard ${figures.egressGuard.toLocaleString('en')} (runs ${runs.egressGuard.join(', ')}), ` +
           `baseline ${figures.baseline.toLocaleString('en')} (runs ${runs.baseline.join(', ')}): ratio ${results[payload.id]?.ratio}`,
@@ -153,15 +186,32 @@ async function main(): Promise<void> {
         // The run whose count is the median (the nearest one, for an even number of runs) on each server.
         const medianRun = (name: keyof typeof runs) => {
           const counts = runs[name];
-          const nearest = counts.reduce((best, count, index) => (Math.abs(count - figures[name]) < Math.abs((counts[best] ?? 0) - figures[name]) ? index : best), 0);
-          return instructionsByFunction(dumps[name][nearest] as string, perfMapFile(targets[name].server.pid), REQUESTS);
+          const nearest = counts.reduce(
+            (best, count, index) =>
+              Math.abs(count - figures[name]) < Math.abs((counts[best] ?? 0) - figures[name]) ? index : best,
+            0,
+          );
+          return instructionsByFunction(
+            dumps[name][nearest] as string,
+            perfMapFile(targets[name].server.pid),
+            REQUESTS,
+          );
         };
-        for (const line of largestDifferences(medianRun('egressGuard'), medianRun('baseline'), FUNCTIONS_LISTED)) log(`  ${line}`);
+        for (const line of largestDifferences(medianRun('egressGuard'), medianRun('baseline'), FUNCTIONS_LISTED))
+          log(`  ${line}`);
       }
       await Promise.all([targets.egressGuard.server.stop(), targets.baseline.server.stop()]);
     }
     log('ratio = baseline instructions per review / egress-guard instructions per review (1 = as cheap as the floor)');
-    log(JSON.stringify({ date: new Date().toISOString(), warmup: WARMUP, requests: REQUESTS, repeats: REPEATS, payloads: results }));
+    log(
+      JSON.stringify({
+        date: new Date().toISOString(),
+        warmup: WARMUP,
+        requests: REQUESTS,
+        repeats: REPEATS,
+        payloads: results,
+      }),
+    );
   } finally {
     await Promise.all(started.map((child) => child.stop()));
     await rm(dir, { recursive: true, force: true });

@@ -6,7 +6,10 @@ const response = (status: string, body: string) =>
   `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nDate: Fri, 04 Dec 2026 03:00:00 GMT\r\nConnection: keep-alive\r\n\r\n${body}`;
 
 const answers = [
-  response('200 OK', '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"u","allowed":true}}'),
+  response(
+    '200 OK',
+    '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"u","allowed":true}}',
+  ),
   response('400 Bad Request', '{"error":"BadRequest","message":"not an AdmissionReview v1: kind is missing"}'),
   response('200 OK', '{"response":{"uid":"caf\u00e9","allowed":false,"status":{"message":"\\r\\n\\r\\n"}}}'),
   response('503 Service Unavailable', ''),

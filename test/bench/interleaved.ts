@@ -106,7 +106,11 @@ function open(server: InterleavedServer, request: Buffer, caCertPem: string): Pr
 }
 
 /** Loads `connections` at once on one server for `ms`, then lets the reviews in flight finish. */
-function phase(pool: readonly Connection[], pid: number, ms: number): Promise<{ ok: number; failures: number; ms: number; cpuSeconds: number }> {
+function phase(
+  pool: readonly Connection[],
+  pid: number,
+  ms: number,
+): Promise<{ ok: number; failures: number; ms: number; cpuSeconds: number }> {
   return new Promise((resolve) => {
     let ok = 0;
     let failures = 0;
@@ -142,9 +146,12 @@ export async function measureInterleaved(options: InterleavedOptions): Promise<R
   try {
     for (const name of names) {
       const server = options.servers[name] as InterleavedServer;
-      pools[name] = await Promise.all(Array.from({ length: options.connections }, () => open(server, request, options.caCertPem)));
+      pools[name] = await Promise.all(
+        Array.from({ length: options.connections }, () => open(server, request, options.caCertPem)),
+      );
     }
-    const visit = (name: string, ms: number) => phase(pools[name] as Connection[], (options.servers[name] as InterleavedServer).pid, ms);
+    const visit = (name: string, ms: number) =>
+      phase(pools[name] as Connection[], (options.servers[name] as InterleavedServer).pid, ms);
     for (const name of names) await visit(name, options.warmupMs);
     await options.afterWarmup?.();
     const totals = Object.fromEntries(names.map((name) => [name, { ok: 0, failures: 0, ms: 0, cpuSeconds: 0 }]));
@@ -161,7 +168,15 @@ export async function measureInterleaved(options: InterleavedOptions): Promise<R
     return Object.fromEntries(
       names.map((name) => {
         const total = totals[name] as (typeof totals)[string];
-        return [name, { rps: (total.ok * 1000) / total.ms, cpuUsPerReview: (total.cpuSeconds * 1e6) / total.ok, failures: total.failures, reviews: total.ok }];
+        return [
+          name,
+          {
+            rps: (total.ok * 1000) / total.ms,
+            cpuUsPerReview: (total.cpuSeconds * 1e6) / total.ok,
+            failures: total.failures,
+            reviews: total.ok,
+          },
+        ];
       }),
     );
   } finally {

@@ -15,7 +15,12 @@ export interface PacedResult {
   maxSendLagMs: number;
 }
 
-export async function paced(options: { url: string; body: string; rate: number; seconds: number }): Promise<PacedResult> {
+export async function paced(options: {
+  url: string;
+  body: string;
+  rate: number;
+  seconds: number;
+}): Promise<PacedResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: 64, rejectUnauthorized: false });
   const body = Buffer.from(options.body);
   const total = Math.round(options.rate * options.seconds);
@@ -31,22 +36,33 @@ export async function paced(options: { url: string; body: string; rate: number; 
     const finish = () => {
       if (done < total) return;
       agent.destroy();
-      resolve({ sent, ok, failures, latencies: latencies.subarray(0, ok), fromSent: fromSent.subarray(0, ok), maxSendLagMs });
+      resolve({
+        sent,
+        ok,
+        failures,
+        latencies: latencies.subarray(0, ok),
+        fromSent: fromSent.subarray(0, ok),
+        maxSendLagMs,
+      });
     };
     const send = (due: number) => {
       const sentAt = performance.now();
-      const req = request(options.url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
-        res.on('data', () => undefined);
-        res.on('end', () => {
-          if (res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300) {
-            const now = performance.now();
-            fromSent[ok] = now - sentAt;
-            latencies[ok++] = now - due;
-          } else failures++;
-          done++;
-          finish();
-        });
-      });
+      const req = request(
+        options.url,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+        (res) => {
+          res.on('data', () => undefined);
+          res.on('end', () => {
+            if (res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300) {
+              const now = performance.now();
+              fromSent[ok] = now - sentAt;
+              latencies[ok++] = now - due;
+            } else failures++;
+            done++;
+            finish();
+          });
+        },
+      );
       req.on('error', () => {
         failures++;
         done++;

@@ -51,7 +51,9 @@ function env(i: number) {
     ['DB_PASSWORD', 'checkout-db', 'password'],
     ['PAYMENTS_API_KEY', 'payments-api', 'key'],
   ].map(([name, secret, key]) => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } }));
-  return i === 0 ? [...plain, ...fromFields, ...secrets] : [...fromFields.slice(0, 2), { name: 'SHIPPER_TARGET', value: 'logs.internal.example.com:24224' }];
+  return i === 0
+    ? [...plain, ...fromFields, ...secrets]
+    : [...fromFields.slice(0, 2), { name: 'SHIPPER_TARGET', value: 'logs.internal.example.com:24224' }];
 }
 
 /** A pod of a Deployment as the ReplicaSet controller submits it: about 9 KB of AdmissionReview. */
@@ -95,7 +97,11 @@ export function deploymentPod(annotations: Record<string, string> | null) {
     capabilities: { drop: ['ALL'] },
     seccompProfile: { type: 'RuntimeDefault' },
   };
-  const tokenMount = { name: 'kube-api-access-7xk2p', readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' };
+  const tokenMount = {
+    name: 'kube-api-access-7xk2p',
+    readOnly: true,
+    mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+  };
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -118,7 +124,8 @@ export function deploymentPod(annotations: Record<string, string> | null) {
       containers: [
         {
           name: 'checkout',
-          image: 'registry.example.com/shop/checkout:3.18.2@sha256:4c0d1f2b9a8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a392817f6e5d4',
+          image:
+            'registry.example.com/shop/checkout:3.18.2@sha256:4c0d1f2b9a8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a392817f6e5d4',
           args: ['--config=/etc/checkout/application.yaml', '--port=8080'],
           ports: [
             { name: 'http', containerPort: 8080, protocol: 'TCP' },
@@ -170,7 +177,11 @@ export function deploymentPod(annotations: Record<string, string> | null) {
             sources: [
               { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
               { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-              { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+              {
+                downwardAPI: {
+                  items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }],
+                },
+              },
             ],
           },
         },
@@ -178,12 +189,23 @@ export function deploymentPod(annotations: Record<string, string> | null) {
       affinity: {
         podAntiAffinity: {
           preferredDuringSchedulingIgnoredDuringExecution: [
-            { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'checkout' } } } },
+            {
+              weight: 100,
+              podAffinityTerm: {
+                topologyKey: 'kubernetes.io/hostname',
+                labelSelector: { matchLabels: { app: 'checkout' } },
+              },
+            },
           ],
         },
       },
       topologySpreadConstraints: [
-        { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { app: 'checkout' } } },
+        {
+          maxSkew: 1,
+          topologyKey: 'topology.kubernetes.io/zone',
+          whenUnsatisfiable: 'ScheduleAnyway',
+          labelSelector: { matchLabels: { app: 'checkout' } },
+        },
       ],
       tolerations: [
         { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
@@ -226,7 +248,9 @@ export function serviceEntryWithHosts(count: number) {
       name: 'partner-apis',
       namespace: 'external',
       labels: { team: 'payments', 'app.kubernetes.io/managed-by': 'argocd' },
-      annotations: { 'argocd.argoproj.io/tracking-id': 'payments:networking.istio.io/ServiceEntry:external/partner-apis' },
+      annotations: {
+        'argocd.argoproj.io/tracking-id': 'payments:networking.istio.io/ServiceEntry:external/partner-apis',
+      },
     },
     spec: {
       hosts,

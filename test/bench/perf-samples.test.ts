@@ -39,7 +39,9 @@ describe('samplesByFunction', () => {
 
 describe('functionName', () => {
   it('names code perf could not resolve by the file it is in', () => {
-    expect(functionName('[unknown]', '/usr/lib/x86_64-linux-gnu/libc.so.6')).toBe('[unknown] /usr/lib/x86_64-linux-gnu/libc.so.6');
+    expect(functionName('[unknown]', '/usr/lib/x86_64-linux-gnu/libc.so.6')).toBe(
+      '[unknown] /usr/lib/x86_64-linux-gnu/libc.so.6',
+    );
     expect(functionName('', '/tmp/perf-12.map')).toBe('[unknown] JIT code');
   });
 

@@ -35,10 +35,13 @@ export interface PerfRecording {
 /** Samples every process on `cpuList` (the servers' CPUs), or on every CPU when it is undefined, into `file`. */
 export async function recordCpus(cpuList: string | undefined, file: string): Promise<PerfRecording> {
   const where = cpuList === undefined ? ['-a'] : ['-C', cpuList];
-  const child = spawn('perf', ['record', '-q', ...where, '-F', String(PERF_FREQUENCY_HZ), '-o', file], { stdio: 'ignore' });
+  const child = spawn('perf', ['record', '-q', ...where, '-F', String(PERF_FREQUENCY_HZ), '-o', file], {
+    stdio: 'ignore',
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // perf creates the file once it is sampling.
-  for (let waited = 0; !existsSync(file) && waited < 5_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+  for (let waited = 0; !existsSync(file) && waited < 5_000; waited += 50)
+    await new Promise((resolve) => setTimeout(resolve, 50));
   return {
     stop: async () => {
       child.kill('SIGINT');
@@ -53,7 +56,8 @@ export async function recordCpus(cpuList: string | undefined, file: string): Pro
  * file.
  */
 export function functionName(symbol: string, dso: string): string {
-  const name = symbol === '' || symbol === '[unknown]' ? `[unknown] ${dso.replace(/^\/tmp\/perf-\d+\.map$/, 'JIT code')}` : symbol;
+  const name =
+    symbol === '' || symbol === '[unknown]' ? `[unknown] ${dso.replace(/^\/tmp\/perf-\d+\.map$/, 'JIT code')}` : symbol;
   return name
     .replace(/^JS:[*~^+]?/, '')
     .replace(/file:\/\/\S*?\/dist\//, '')
@@ -78,7 +82,10 @@ export function samplesByFunction(script: string, pids: readonly number[]): Map<
 
 /** Microseconds per review by function, for each of `reviews`' processes (pid to reviews answered while sampled). */
 export function timePerReview(file: string, reviews: ReadonlyMap<number, number>): Map<number, Map<string, number>> {
-  const script = spawnSync('perf', ['script', '-i', file, '-F', 'pid,ip,sym,dso'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const script = spawnSync('perf', ['script', '-i', file, '-F', 'pid,ip,sym,dso'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+  });
   if (script.status !== 0) throw new Error(`perf script ${file} failed: ${script.stderr}`);
   const samples = samplesByFunction(script.stdout, [...reviews.keys()]);
   const microsPerSample = 1e6 / PERF_FREQUENCY_HZ;

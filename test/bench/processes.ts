@@ -30,15 +30,27 @@ export interface Child {
  * variables leak in: egress-guard runs without a cluster); stdout goes to `stdoutFile` ('ignore' for /dev/null),
  * stderr is inherited.
  */
-export function spawnNode(script: string, env: Record<string, string>, stdoutFile: string | 'ignore' | 'pipe', nodeArgs: string[] = []): Child {
+export function spawnNode(
+  script: string,
+  env: Record<string, string>,
+  stdoutFile: string | 'ignore' | 'pipe',
+  nodeArgs: string[] = [],
+): Child {
   return spawnCommand([process.execPath, ...nodeArgs, script], env, stdoutFile);
 }
 
 /** spawnNode for any command line: `node` run under another program (valgrind) is spawned this way. */
-export function spawnCommand(commandLine: readonly string[], env: Record<string, string>, stdoutFile: string | 'ignore' | 'pipe'): Child {
+export function spawnCommand(
+  commandLine: readonly string[],
+  env: Record<string, string>,
+  stdoutFile: string | 'ignore' | 'pipe',
+): Child {
   const [command = '', ...args] = commandLine;
   const fd = stdoutFile === 'ignore' || stdoutFile === 'pipe' ? stdoutFile : openSync(stdoutFile, 'a');
-  const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', fd, 'inherit'] });
+  const child = spawn(command, args, {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', fd, 'inherit'],
+  });
   if (typeof fd === 'number') closeSync(fd);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
@@ -84,7 +96,10 @@ export async function waitFor200(url: string, since: number, child: Child, timeo
 export function waitForLine(child: Child, line: string, timeoutMs = 15_000): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = '';
-    const timer = setTimeout(() => reject(new Error(`no "${line}" from pid ${child.pid} after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no "${line}" from pid ${child.pid} after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     child.process.stdout?.on('data', (chunk: Buffer) => {
       seen += chunk.toString('utf8');
       if (seen.includes(line)) {
@@ -153,7 +168,13 @@ function runThisProcessOn(cpuList: string): boolean {
 }
 
 /** spawnNode, on the servers' CPU when `placement` says so. */
-export function spawnServer(placement: Placement | undefined, script: string, env: Record<string, string>, stdoutFile: string | 'ignore' | 'pipe', nodeArgs: string[] = []): Child {
+export function spawnServer(
+  placement: Placement | undefined,
+  script: string,
+  env: Record<string, string>,
+  stdoutFile: string | 'ignore' | 'pipe',
+  nodeArgs: string[] = [],
+): Child {
   const node = [process.execPath, ...nodeArgs, script];
   return spawnCommand(placement ? ['taskset', '-c', placement.serverCpus, ...node] : node, env, stdoutFile);
 }

@@ -29,8 +29,25 @@ import { concat, load, median, percentile, round, type LoadResult } from './load
 import { payloads, type Payload } from './payloads.js';
 import { measureInterleaved, type InterleavedFigures } from './interleaved.js';
 import { largestDifferences, perfMapFile } from './attribution.js';
-import { perfAvailable, perfNodeOptions, PERF_FREQUENCY_HZ, recordCpus, timePerReview, type PerfRecording } from './perf-samples.js';
-import { freePort, memoryOf, pinServersApart, spawnNode, spawnServer, unpinThisProcess, waitFor200, waitForLine, type Child } from './processes.js';
+import {
+  perfAvailable,
+  perfNodeOptions,
+  PERF_FREQUENCY_HZ,
+  recordCpus,
+  timePerReview,
+  type PerfRecording,
+} from './perf-samples.js';
+import {
+  freePort,
+  memoryOf,
+  pinServersApart,
+  spawnNode,
+  spawnServer,
+  unpinThisProcess,
+  waitFor200,
+  waitForLine,
+  type Child,
+} from './processes.js';
 import { prepareServers } from './servers.js';
 
 const env = process.env;
@@ -55,7 +72,9 @@ const SHARED_SERVERS = env.BENCH_SHARED_SERVERS === '1';
 const PIN = env.BENCH_PIN !== '0';
 const INTERLEAVED_CYCLES = env.BENCH_INTERLEAVED_CYCLES === '0' ? 0 : number('BENCH_INTERLEAVED_CYCLES', 40);
 const PHASE_MS = number('BENCH_PHASE_MS', 250);
-const ONLY = env.BENCH_PAYLOADS?.split(',').map((id) => id.trim()).filter(Boolean);
+const ONLY = env.BENCH_PAYLOADS?.split(',')
+  .map((id) => id.trim())
+  .filter(Boolean);
 
 const LOAD_AT_START = loadavg().map((value) => Math.round(value * 100) / 100);
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -118,10 +137,21 @@ async function bench(dir: string): Promise<void> {
   const { caCertPem, tlsEnv, egressEnv } = await prepareServers(dir);
   const placement = PIN ? pinServersApart() : undefined;
 
-  log(`egress-guard bench: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, node ${process.version}, load average ${LOAD_AT_START.join(' ')}`);
-  log(`load: ${ROUNDS} rounds x ${SECONDS} s per server and payload, ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, HTTPS on 127.0.0.1`);
-  log(placement ? `throughput runs: servers on CPU ${placement.serverCpus}, load generator on CPU ${placement.clientCpus} (BENCH_PIN=0 to leave them unpinned)` : 'processes not pinned to CPUs');
-  if (INTERLEAVED_CYCLES > 0) log(`interleaved: ${INTERLEAVED_CYCLES} cycles of ${PHASE_MS} ms on each server, keep-alive, ${CONNECTIONS} connections`);
+  log(
+    `egress-guard bench: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, node ${process.version}, load average ${LOAD_AT_START.join(' ')}`,
+  );
+  log(
+    `load: ${ROUNDS} rounds x ${SECONDS} s per server and payload, ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, HTTPS on 127.0.0.1`,
+  );
+  log(
+    placement
+      ? `throughput runs: servers on CPU ${placement.serverCpus}, load generator on CPU ${placement.clientCpus} (BENCH_PIN=0 to leave them unpinned)`
+      : 'processes not pinned to CPUs',
+  );
+  if (INTERLEAVED_CYCLES > 0)
+    log(
+      `interleaved: ${INTERLEAVED_CYCLES} cycles of ${PHASE_MS} ms on each server, keep-alive, ${CONNECTIONS} connections`,
+    );
   const sampling = PERF ? samplingIn(dir, placement?.serverCpus) : undefined;
 
   // Startup to ready, without a cluster: spawn -> first 200 from /readyz.
@@ -136,7 +166,9 @@ async function bench(dir: string): Promise<void> {
       await child.stop();
     }
   }
-  log(`startup to ready: ${startupMs.map((ms) => ms.toFixed(0)).join(', ')} ms (median ${median(startupMs).toFixed(0)} ms)`);
+  log(
+    `startup to ready: ${startupMs.map((ms) => ms.toFixed(0)).join(', ')} ms (median ${median(startupMs).toFixed(0)} ms)`,
+  );
 
   const logFile = join(dir, 'egress-guard.log');
   const profileDir = join(dir, 'profile');
@@ -149,13 +181,28 @@ async function bench(dir: string): Promise<void> {
   const start = async (tag: string, pinned = true): Promise<Servers> => {
     const where = pinned ? placement : undefined;
     const settings = await egressEnv();
-    const profile = (where: string) => (PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, tag, where)}`] : []);
+    const profile = (where: string) =>
+      PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, tag, where)}`] : [];
     const sampled = (name: string) => (sampling && pinned ? perfNodeOptions(dir, `${tag}-${name}`) : []);
-    const egress = spawnServer(where, MAIN, settings, logFile, [...profile('egress-guard'), ...sampled('egress-guard')]);
+    const egress = spawnServer(where, MAIN, settings, logFile, [
+      ...profile('egress-guard'),
+      ...sampled('egress-guard'),
+    ]);
     const basePort = await freePort();
-    const baseline = spawnServer(where, BASELINE, { ...tlsEnv, PORT: String(basePort) }, 'pipe', [...profile('baseline'), ...sampled('baseline')]);
+    const baseline = spawnServer(where, BASELINE, { ...tlsEnv, PORT: String(basePort) }, 'pipe', [
+      ...profile('baseline'),
+      ...sampled('baseline'),
+    ]);
     const calibratedPort = await freePort();
-    const calibrated = CALIBRATE_US > 0 ? spawnServer(where, BASELINE, { ...tlsEnv, PORT: String(calibratedPort), EXTRA_CPU_US: String(CALIBRATE_US) }, 'pipe') : undefined;
+    const calibrated =
+      CALIBRATE_US > 0
+        ? spawnServer(
+            where,
+            BASELINE,
+            { ...tlsEnv, PORT: String(calibratedPort), EXTRA_CPU_US: String(CALIBRATE_US) },
+            'pipe',
+          )
+        : undefined;
     const children = [egress, baseline, ...(calibrated ? [calibrated] : [])];
     running.push(...children);
     await waitFor200(`http://127.0.0.1:${settings.OPS_PORT}/readyz`, performance.now(), egress);
@@ -164,7 +211,9 @@ async function bench(dir: string): Promise<void> {
     return {
       egress: { url: `https://127.0.0.1:${settings.PORT}`, port: Number(settings.PORT), pid: egress.pid },
       baseline: { url: `https://127.0.0.1:${basePort}`, port: basePort, pid: baseline.pid },
-      ...(calibrated ? { calibrated: { url: `https://127.0.0.1:${calibratedPort}`, port: calibratedPort, pid: calibrated.pid } } : {}),
+      ...(calibrated
+        ? { calibrated: { url: `https://127.0.0.1:${calibratedPort}`, port: calibratedPort, pid: calibrated.pid } }
+        : {}),
       stop: () => Promise.all(children.map((child) => child.stop())).then(() => undefined),
     };
   };
@@ -189,14 +238,24 @@ async function bench(dir: string): Promise<void> {
     const rated = await start('fixed-rate', false);
     const fixedRate = await measureFixedRate(
       { egressGuard: rated.egress, baseline: rated.baseline },
-      { path: pod.path, body: pod.body, rate: RATE, seconds: RATE_SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, log },
+      {
+        path: pod.path,
+        body: pod.body,
+        rate: RATE,
+        seconds: RATE_SECONDS,
+        warmupSeconds: WARMUP_SECONDS,
+        connections: CONNECTIONS,
+        log,
+      },
     );
     const egress = rated.egress;
     const egressMemory = memoryOf(egress.pid);
 
     await rated.stop();
     const logLines = await countLines(logFile);
-    const serving = (await head(logFile, 64 * 1024)).split('\n').find((line) => line.includes('"egress-guard is serving"'));
+    const serving = (await head(logFile, 64 * 1024))
+      .split('\n')
+      .find((line) => line.includes('"egress-guard is serving"'));
     log(`egress-guard said: ${serving ?? '(no "serving" line found)'}`);
     const logBytes = (await stat(logFile)).size;
     log(`egress-guard wrote ${logLines} log lines (${(logBytes / 1e6).toFixed(1)} MB) to its stdout file`);
@@ -207,7 +266,8 @@ async function bench(dir: string): Promise<void> {
           const profiles = (await readdir(where)).filter((name) => name.endsWith('.cpuprofile'));
           for (const name of profiles) {
             log(`\n${server} CPU profile, ${tag} (${name}):\n${summarise(join(where, name), 30)}\n`);
-            if (env.BENCH_PROFILE_DIR) await copyFile(join(where, name), join(env.BENCH_PROFILE_DIR, `${server}.${tag}.cpuprofile`));
+            if (env.BENCH_PROFILE_DIR)
+              await copyFile(join(where, name), join(env.BENCH_PROFILE_DIR, `${server}.${tag}.cpuprofile`));
           }
         }
       }
@@ -215,28 +275,36 @@ async function bench(dir: string): Promise<void> {
 
     const index = SKIP_INDEX ? undefined : await indexFigures();
     printTable(results);
-    log(JSON.stringify({
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? '',
-        node: process.version,
-        platform: `${process.platform} ${process.arch}`,
-        date: new Date().toISOString(),
-        // Other processes competing for the two cores make the ratios noisy; this says how busy the machine was.
-        loadAverageAtStart: LOAD_AT_START,
-        loadAverageAtEnd: loadavg().map((value) => round(value, 2)),
-      },
-      settings: {
-        seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, profile: PROFILE, sharedServers: SHARED_SERVERS,
-        pinned: placement ?? false, interleaved: { cycles: INTERLEAVED_CYCLES, phaseMs: PHASE_MS },
-      },
-      payloads: results,
-      fixedRate: { payload: pod.id, rate: RATE, seconds: RATE_SECONDS, ...fixedRate },
-      startupMs: { median: round(median(startupMs), 0), samples: startupMs.map((ms) => round(ms, 0)) },
-      egressGuardRss: { endBytes: egressMemory.rss, peakBytes: egressMemory.peakRss },
-      logLines,
-      index: index ?? 'skipped (BENCH_SKIP_INDEX=1)',
-    }));
+    log(
+      JSON.stringify({
+        machine: {
+          cpus: cpus().length,
+          cpuModel: cpus()[0]?.model ?? '',
+          node: process.version,
+          platform: `${process.platform} ${process.arch}`,
+          date: new Date().toISOString(),
+          // Other processes competing for the two cores make the ratios noisy; this says how busy the machine was.
+          loadAverageAtStart: LOAD_AT_START,
+          loadAverageAtEnd: loadavg().map((value) => round(value, 2)),
+        },
+        settings: {
+          seconds: SECONDS,
+          rounds: ROUNDS,
+          connections: CONNECTIONS,
+          warmupSeconds: WARMUP_SECONDS,
+          profile: PROFILE,
+          sharedServers: SHARED_SERVERS,
+          pinned: placement ?? false,
+          interleaved: { cycles: INTERLEAVED_CYCLES, phaseMs: PHASE_MS },
+        },
+        payloads: results,
+        fixedRate: { payload: pod.id, rate: RATE, seconds: RATE_SECONDS, ...fixedRate },
+        startupMs: { median: round(median(startupMs), 0), samples: startupMs.map((ms) => round(ms, 0)) },
+        egressGuardRss: { endBytes: egressMemory.rss, peakBytes: egressMemory.peakRss },
+        logLines,
+        index: index ?? 'skipped (BENCH_SKIP_INDEX=1)',
+      }),
+    );
   } finally {
     await Promise.all(running.map((server) => server.stop()));
   }
@@ -244,14 +312,22 @@ async function bench(dir: string): Promise<void> {
 
 /** One review to each server before loading it: both must answer 200 with an AdmissionReview for the uid. */
 async function sanityCheck(payload: Payload, egressUrl: string, baselineUrl: string, ca: string): Promise<void> {
-  for (const [name, url] of [['egress-guard', egressUrl], ['baseline', baselineUrl]] as const) {
+  for (const [name, url] of [
+    ['egress-guard', egressUrl],
+    ['baseline', baselineUrl],
+  ] as const) {
     const { status, body } = await post(url + payload.path, payload.body, ca);
-    const response = (JSON.parse(body) as { response?: { uid?: string; allowed?: boolean; patch?: string; warnings?: string[] } }).response;
-    if (status !== 200 || response?.allowed === undefined) throw new Error(`${name} answered ${status} to ${payload.id}: ${body.slice(0, 300)}`);
+    const response = (
+      JSON.parse(body) as { response?: { uid?: string; allowed?: boolean; patch?: string; warnings?: string[] } }
+    ).response;
+    if (status !== 200 || response?.allowed === undefined)
+      throw new Error(`${name} answered ${status} to ${payload.id}: ${body.slice(0, 300)}`);
     if (name === 'egress-guard') {
       const patch = response.patch ? Buffer.from(response.patch, 'base64').toString('utf8') : undefined;
-      log(`\n${payload.id} (${payload.description}, ${payload.body.length} bytes): egress-guard answers allowed=${response.allowed}` +
-        `${patch ? `, patch ${patch.length} bytes` : ''}${response.warnings?.length ? `, ${response.warnings.length} warnings` : ''}`);
+      log(
+        `\n${payload.id} (${payload.description}, ${payload.body.length} bytes): egress-guard answers allowed=${response.allowed}` +
+          `${patch ? `, patch ${patch.length} bytes` : ''}${response.warnings?.length ? `, ${response.warnings.length} warnings` : ''}`,
+      );
     }
   }
 }
@@ -266,7 +342,12 @@ interface Servers {
   stop(): Promise<void>;
 }
 
-async function compare(payload: Payload, started: Servers, caCertPem: string, sampling?: Sampling): Promise<PayloadFigures> {
+async function compare(
+  payload: Payload,
+  started: Servers,
+  caCertPem: string,
+  sampling?: Sampling,
+): Promise<PayloadFigures> {
   const { egress, baseline, calibrated } = started;
   const run = (server: Server, seconds: number) =>
     load({ url: server.url + payload.path, body: payload.body, connections: CONNECTIONS, seconds, pid: server.pid });
@@ -290,7 +371,9 @@ async function compare(payload: Payload, started: Servers, caCertPem: string, sa
       `  round ${round + 1}: egress-guard ${pair.egress?.rps.toFixed(0)} req/s (${pair.egress?.serverCores?.toFixed(2)} cores), ` +
         `baseline ${pair.baseline?.rps.toFixed(0)} req/s (${pair.baseline?.serverCores?.toFixed(2)} cores), ratio ${ratios.at(-1)?.toFixed(3)}, ` +
         `CPU per review ${cpuPerReview(pair.egress).toFixed(0)} vs ${cpuPerReview(pair.baseline).toFixed(0)} us` +
-        (pair.calibrated ? `; floor + ${CALIBRATE_US} us: ratio ${calibrationRatios.at(-1)?.toFixed(3)}, ${cpuPerReview(pair.calibrated).toFixed(0)} us` : ''),
+        (pair.calibrated
+          ? `; floor + ${CALIBRATE_US} us: ratio ${calibrationRatios.at(-1)?.toFixed(3)}, ${cpuPerReview(pair.calibrated).toFixed(0)} us`
+          : ''),
     );
   }
   const figures = (results: LoadResult[]): ServerFigures => {
@@ -308,12 +391,25 @@ async function compare(payload: Payload, started: Servers, caCertPem: string, sa
     bytes: Buffer.byteLength(payload.body),
     egressGuard: figures(runs.egress as LoadResult[]),
     baseline: figures(runs.baseline as LoadResult[]),
-    ...(calibrated ? { calibration: { extraCpuUs: CALIBRATE_US, figures: figures(runs.calibrated as LoadResult[]), ratio: round(median(calibrationRatios), 3) } } : {}),
+    ...(calibrated
+      ? {
+          calibration: {
+            extraCpuUs: CALIBRATE_US,
+            figures: figures(runs.calibrated as LoadResult[]),
+            ratio: round(median(calibrationRatios), 3),
+          },
+        }
+      : {}),
     ratio: round(median(ratios), 3),
     ratios: ratios.map((ratio) => round(ratio, 3)),
     cpuRatio: round(median(cpuRatios), 3),
     egressGuardRssBytes: memoryOf(egress.pid).rss,
-    loadGeneratorCores: round(median([...(runs.egress as LoadResult[]), ...(runs.baseline as LoadResult[])].map((result) => result.clientCores)), 2),
+    loadGeneratorCores: round(
+      median(
+        [...(runs.egress as LoadResult[]), ...(runs.baseline as LoadResult[])].map((result) => result.clientCores),
+      ),
+      2,
+    ),
     ...(INTERLEAVED_CYCLES > 0 ? { interleaved: await interleave(payload, servers, caCertPem, sampling) } : {}),
   };
 }
@@ -328,7 +424,9 @@ async function interleave(
   const samples = join(sampling?.dir ?? '', `${payload.id}.perf.data`);
   let recording: PerfRecording | undefined;
   const figures = await measureInterleaved({
-    servers: Object.fromEntries(Object.entries(servers).map(([name, server]) => [name, { port: server.port, pid: server.pid }])),
+    servers: Object.fromEntries(
+      Object.entries(servers).map(([name, server]) => [name, { port: server.port, pid: server.pid }]),
+    ),
     path: payload.path,
     body: payload.body,
     caCertPem,
@@ -352,7 +450,12 @@ async function interleave(
       (egress.failures + baseline.failures > 0 ? `; FAILURES ${egress.failures} / ${baseline.failures}` : ''),
   );
   if (recording) await logWhereTimeGoes(samples, servers, egress, baseline);
-  const rounded = (f: InterleavedFigures): InterleavedFigures => ({ rps: round(f.rps, 0), cpuUsPerReview: round(f.cpuUsPerReview, 1), failures: f.failures, reviews: f.reviews });
+  const rounded = (f: InterleavedFigures): InterleavedFigures => ({
+    rps: round(f.rps, 0),
+    cpuUsPerReview: round(f.cpuUsPerReview, 1),
+    failures: f.failures,
+    reviews: f.reviews,
+  });
   return {
     ratio,
     cpuRatio,
@@ -368,22 +471,50 @@ function cpuPerReview(result: LoadResult | undefined): number {
 }
 
 async function indexFigures(): Promise<{ cost: IndexCostResult; memory: unknown }> {
-  log('\nindex: building 1,000 and 100,000 ServiceEntries in-process, reviewing the 20-host ServiceEntry against each...');
+  log(
+    '\nindex: building 1,000 and 100,000 ServiceEntries in-process, reviewing the 20-host ServiceEntry against each...',
+  );
   const cost = measureIndexCost([1_000, 100_000]);
-  log(`index: ${JSON.stringify(cost.microsPerReview)} us per review (decision ${cost.decision}), 100k/1k = ${cost.ratio}, indexing ms ${JSON.stringify(cost.indexingMs)}`);
+  log(
+    `index: ${JSON.stringify(cost.microsPerReview)} us per review (decision ${cost.decision}), 100k/1k = ${cost.ratio}, indexing ms ${JSON.stringify(cost.indexingMs)}`,
+  );
   const child = spawnNode(INDEX_MEMORY, {}, 'pipe', ['--expose-gc']);
   let output = '';
   child.process.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   const code = await child.exited;
   if (code !== 0) throw new Error(`index-memory.js exited with ${code}`);
-  const memory = JSON.parse(output.trim()) as { before: { rss: number; heapUsed: number }; after: { rss: number; heapUsed: number }; indexingMs: number };
-  log(`index: 100,000 ServiceEntries in a fresh process: RSS ${mb(memory.before.rss)} -> ${mb(memory.after.rss)} MB, heap used ${mb(memory.before.heapUsed)} -> ${mb(memory.after.heapUsed)} MB (indexed in ${memory.indexingMs} ms)`);
+  const memory = JSON.parse(output.trim()) as {
+    before: { rss: number; heapUsed: number };
+    after: { rss: number; heapUsed: number };
+    indexingMs: number;
+  };
+  log(
+    `index: 100,000 ServiceEntries in a fresh process: RSS ${mb(memory.before.rss)} -> ${mb(memory.after.rss)} MB, heap used ${mb(memory.before.heapUsed)} -> ${mb(memory.after.heapUsed)} MB (indexed in ${memory.indexingMs} ms)`,
+  );
   return { cost, memory };
 }
 
 function printTable(results: Record<string, PayloadFigures>): void {
   const rows = [
-    ['payload', 'bytes', 'eg req/s', 'base req/s', 'ratio', 'eg p50', 'eg p99', 'base p50', 'base p99', 'eg cores', 'base cores', 'eg us/rev', 'base us/rev', 'cpu ratio', 'il ratio', 'il cpu ratio', 'eg RSS MB'],
+    [
+      'payload',
+      'bytes',
+      'eg req/s',
+      'base req/s',
+      'ratio',
+      'eg p50',
+      'eg p99',
+      'base p50',
+      'base p99',
+      'eg cores',
+      'base cores',
+      'eg us/rev',
+      'base us/rev',
+      'cpu ratio',
+      'il ratio',
+      'il cpu ratio',
+      'eg RSS MB',
+    ],
     ...Object.entries(results).map(([id, r]) => [
       id,
       String(r.bytes),
@@ -405,24 +536,46 @@ function printTable(results: Record<string, PayloadFigures>): void {
     ]),
   ];
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  log('\nlatencies in ms; ratio = median over rounds of egress-guard req/s / baseline req/s; us/rev = server CPU (all threads) per review;');
-  log('cpu ratio = median over rounds of baseline us/rev / egress-guard us/rev (robust when other processes take CPU);');
-  log('il ratio, il cpu ratio = the same from the interleaved keep-alive run, pooled over its phases (robust to drift of the machine)');
-  for (const row of rows) log(row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  '));
+  log(
+    '\nlatencies in ms; ratio = median over rounds of egress-guard req/s / baseline req/s; us/rev = server CPU (all threads) per review;',
+  );
+  log(
+    'cpu ratio = median over rounds of baseline us/rev / egress-guard us/rev (robust when other processes take CPU);',
+  );
+  log(
+    'il ratio, il cpu ratio = the same from the interleaved keep-alive run, pooled over its phases (robust to drift of the machine)',
+  );
+  for (const row of rows)
+    log(
+      row
+        .map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)))
+        .join('  '),
+    );
   for (const [id, { calibration }] of Object.entries(results)) {
     if (!calibration) continue;
-    log(`calibration, ${id}: the floor burning ${calibration.extraCpuUs} us of CPU per review measures ratio ${calibration.ratio.toFixed(3)} ` +
-      `(${calibration.figures.cpuUsPerReview.toFixed(0)} us/rev)`);
+    log(
+      `calibration, ${id}: the floor burning ${calibration.extraCpuUs} us of CPU per review measures ratio ${calibration.ratio.toFixed(3)} ` +
+        `(${calibration.figures.cpuUsPerReview.toFixed(0)} us/rev)`,
+    );
   }
 }
 
 function post(url: string, body: string, ca: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', ca, servername: 'localhost', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        ca,
+        servername: 'localhost',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -464,13 +617,31 @@ function samplingIn(dir: string, cpus: string | undefined): Sampling | undefined
 }
 
 /** BENCH_PERF=1: the interleaved run's samples, per review, egress-guard against the floor. */
-async function logWhereTimeGoes(samples: string, servers: { egress: Server; baseline: Server }, egress: InterleavedFigures, baseline: InterleavedFigures): Promise<void> {
-  const times = timePerReview(samples, new Map([[servers.egress.pid, egress.reviews], [servers.baseline.pid, baseline.reviews]]));
+async function logWhereTimeGoes(
+  samples: string,
+  servers: { egress: Server; baseline: Server },
+  egress: InterleavedFigures,
+  baseline: InterleavedFigures,
+): Promise<void> {
+  const times = timePerReview(
+    samples,
+    new Map([
+      [servers.egress.pid, egress.reviews],
+      [servers.baseline.pid, baseline.reviews],
+    ]),
+  );
   const ours = times.get(servers.egress.pid) ?? new Map<string, number>();
   const floor = times.get(servers.baseline.pid) ?? new Map<string, number>();
-  const total = (functions: Map<string, number>) => [...functions.values()].reduce((sum, micros) => sum + micros, 0).toFixed(1);
-  log(`  sampled at ${PERF_FREQUENCY_HZ} Hz: egress-guard ${total(ours)} us a review, baseline ${total(floor)} us; where egress-guard's time goes beyond the floor's:`);
-  for (const line of largestDifferences(ours, floor, PERF_FUNCTIONS_LISTED, { name: 'us per review, sampled', digits: 2 })) log(`    ${line}`);
+  const total = (functions: Map<string, number>) =>
+    [...functions.values()].reduce((sum, micros) => sum + micros, 0).toFixed(1);
+  log(
+    `  sampled at ${PERF_FREQUENCY_HZ} Hz: egress-guard ${total(ours)} us a review, baseline ${total(floor)} us; where egress-guard's time goes beyond the floor's:`,
+  );
+  for (const line of largestDifferences(ours, floor, PERF_FUNCTIONS_LISTED, {
+    name: 'us per review, sampled',
+    digits: 2,
+  }))
+    log(`    ${line}`);
   await Promise.all([servers.egress.pid, servers.baseline.pid].map((pid) => rm(perfMapFile(pid), { force: true })));
 }
 

@@ -14,7 +14,12 @@ export interface BenchServers {
 }
 
 export async function prepareServers(dir: string): Promise<BenchServers> {
-  const certs = await generateCertificates({ commonName: 'egress-guard-bench', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], days: 1 });
+  const certs = await generateCertificates({
+    commonName: 'egress-guard-bench',
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+    days: 1,
+  });
   // A directory of their own, as a Secret volume: egress-guard watches it for renewals, and must not see the log
   // file written next to them.
   const certDir = join(dir, 'certs');
@@ -28,6 +33,12 @@ export async function prepareServers(dir: string): Promise<BenchServers> {
   return {
     caCertPem: certs.caCertPem,
     tlsEnv,
-    egressEnv: async () => ({ ...tlsEnv, PORT: String(await freePort()), OPS_PORT: String(await freePort()), LOG_LEVEL: 'info', SHUTDOWN_DELAY_SECONDS: '0' }),
+    egressEnv: async () => ({
+      ...tlsEnv,
+      PORT: String(await freePort()),
+      OPS_PORT: String(await freePort()),
+      LOG_LEVEL: 'info',
+      SHUTDOWN_DELAY_SECONDS: '0',
+    }),
   };
 }

@@ -57,17 +57,29 @@ describe('egress-guard check on the field reports', () => {
     const flag = await runCli(['check', '-f', fixture('duplicate-host.yaml'), '--undeclared-ports-action', 'deny']);
     expect(flag.code).toBe(1);
     expect(flag.stdout).toContain('2 objects checked: 2 deny, 0 warn, 0 info');
-    const env = await runCli(['check', '-f', fixture('duplicate-host.yaml')], { env: { UNDECLARED_PORTS_ACTION: 'deny' } });
+    const env = await runCli(['check', '-f', fixture('duplicate-host.yaml')], {
+      env: { UNDECLARED_PORTS_ACTION: 'deny' },
+    });
     expect(env.code).toBe(1);
     // The flag wins over the environment.
-    const both = await runCli(['check', '-f', fixture('duplicate-host.yaml'), '--undeclared-ports-action=warn'], { env: { UNDECLARED_PORTS_ACTION: 'deny' } });
+    const both = await runCli(['check', '-f', fixture('duplicate-host.yaml'), '--undeclared-ports-action=warn'], {
+      env: { UNDECLARED_PORTS_ACTION: 'deny' },
+    });
     expect(both.code).toBe(0);
   });
 
   it('applies --expected-ports to auto-allocated hosts', async () => {
-    const result = await runCli(['check', '-f', fixture('oss-tls-origination.yaml'), '--expected-ports', '80,443,9444']);
+    const result = await runCli([
+      'check',
+      '-f',
+      fixture('oss-tls-origination.yaml'),
+      '--expected-ports',
+      '80,443,9444',
+    ]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('ServiceEntry external/demo: [undeclared-ports] warn: oss-cn-shanghai.aliyuncs.com: port 9444 undeclared');
+    expect(result.stdout).toContain(
+      'ServiceEntry external/demo: [undeclared-ports] warn: oss-cn-shanghai.aliyuncs.com: port 9444 undeclared',
+    );
   });
 });
 
@@ -86,8 +98,16 @@ describe('egress-guard check: mutation previews', () => {
   });
 
   it('adds only DNS capture with --auto-allocate-mode controller', async () => {
-    const result = await runCli(['check', '-f', fixture('opted-in-workloads.yaml'), '--auto-allocate-mode', 'controller']);
-    expect(result.stdout).toContain('Deployment shop/web: [dns-capture] info: would add proxyMetadata ISTIO_META_DNS_CAPTURE to proxy.istio.io/config\n');
+    const result = await runCli([
+      'check',
+      '-f',
+      fixture('opted-in-workloads.yaml'),
+      '--auto-allocate-mode',
+      'controller',
+    ]);
+    expect(result.stdout).toContain(
+      'Deployment shop/web: [dns-capture] info: would add proxyMetadata ISTIO_META_DNS_CAPTURE to proxy.istio.io/config\n',
+    );
   });
 
   it('previews namespaces named with --opted-in, without a Namespace object', async () => {
@@ -120,7 +140,9 @@ describe('egress-guard check: inputs', () => {
     const together = await runCli(['check', '-f', fixture('split'), '-n', 'external']);
     expect(together).toEqual({ code: 0, stdout: '2 objects checked: 0 deny, 0 warn, 0 info\n', stderr: '' });
     const alone = await runCli(['check', '-f', fixture('split/service-entry.yaml'), '-n', 'external']);
-    expect(alone.stdout).toContain('test/fixtures/cli/split/service-entry.yaml:12: ServiceEntry external/demo: [http-to-tls-port] warn');
+    expect(alone.stdout).toContain(
+      'test/fixtures/cli/split/service-entry.yaml:12: ServiceEntry external/demo: [http-to-tls-port] warn',
+    );
   });
 
   it('reads stdin with -f - next to files, and names it <stdin>', async () => {
@@ -141,17 +163,34 @@ describe('egress-guard check: inputs', () => {
 
   it('exits 2 for a missing file and for a document that is not a Kubernetes object', async () => {
     const missing = await runCli(['check', '-f', 'no/such/file.yaml']);
-    expect(missing).toEqual({ code: 2, stdout: '', stderr: 'egress-guard: no/such/file.yaml: no such file or directory\n' });
-    const notObject = await runCli(['check', '-f', '-'], { stdin: 'apiVersion: v1\nkind: ConfigMap\n---\n- just\n- a list\n' });
+    expect(missing).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'egress-guard: no/such/file.yaml: no such file or directory\n',
+    });
+    const notObject = await runCli(['check', '-f', '-'], {
+      stdin: 'apiVersion: v1\nkind: ConfigMap\n---\n- just\n- a list\n',
+    });
     expect(notObject.code).toBe(2);
-    expect(notObject.stderr).toBe('egress-guard: <stdin>:4: expected a Kubernetes object (a mapping with apiVersion and kind), found a list\n');
+    expect(notObject.stderr).toBe(
+      'egress-guard: <stdin>:4: expected a Kubernetes object (a mapping with apiVersion and kind), found a list\n',
+    );
     const noKind = await runCli(['check', '-f', '-'], { stdin: 'metadata:\n  name: x\n' });
     expect(noKind.stderr).toBe('egress-guard: <stdin>:1: apiVersion and kind not set\n');
   });
 });
 
 describe('egress-guard check: output formats', () => {
-  const inputs = ['-f', fixture('wildcard-dns.yaml'), '-f', fixture('oss-without-destination-rule.yaml'), '-f', fixture('oss-tls-origination.yaml'), '-f', fixture('opted-in-workloads.yaml')];
+  const inputs = [
+    '-f',
+    fixture('wildcard-dns.yaml'),
+    '-f',
+    fixture('oss-without-destination-rule.yaml'),
+    '-f',
+    fixture('oss-tls-origination.yaml'),
+    '-f',
+    fixture('opted-in-workloads.yaml'),
+  ];
 
   it('-o json has a stable schema: every key on every finding, null where it does not apply', async () => {
     const result = await runCli(['check', ...inputs, '-o', 'json']);
@@ -159,7 +198,17 @@ describe('egress-guard check: output formats', () => {
     const report = JSON.parse(result.stdout) as JsonReport;
     expect(Object.keys(report)).toEqual(['findings', 'summary']);
     for (const finding of report.findings) {
-      expect(Object.keys(finding)).toEqual(['file', 'line', 'kind', 'namespace', 'name', 'rule', 'severity', 'message', 'path']);
+      expect(Object.keys(finding)).toEqual([
+        'file',
+        'line',
+        'kind',
+        'namespace',
+        'name',
+        'rule',
+        'severity',
+        'message',
+        'path',
+      ]);
     }
     expect(report.findings[0]).toEqual({
       file: 'test/fixtures/cli/wildcard-dns.yaml',
@@ -169,13 +218,18 @@ describe('egress-guard check: output formats', () => {
       name: 'wildcard',
       rule: 'wildcard-dns',
       severity: 'deny',
-      message: 'spec.hosts[1] "*.oss-cn-shanghai.aliyuncs.com": a wildcard host cannot use resolution DNS; use NONE or DYNAMIC_DNS (Istio 1.28+)',
+      message:
+        'spec.hosts[1] "*.oss-cn-shanghai.aliyuncs.com": a wildcard host cannot use resolution DNS; use NONE or DYNAMIC_DNS (Istio 1.28+)',
       path: 'spec.hosts[1]',
     });
     expect(report.findings.find((finding) => finding.kind === 'Pod')?.path).toBeNull();
     // The second external/demo is renamed after its source and reported: applying both keeps one.
     expect(report.findings.filter((finding) => finding.rule === 'duplicate-object')).toEqual([
-      expect.objectContaining({ name: 'demo (test/fixtures/cli/oss-tls-origination.yaml#1)', severity: 'warn', line: 3 }),
+      expect.objectContaining({
+        name: 'demo (test/fixtures/cli/oss-tls-origination.yaml#1)',
+        severity: 'warn',
+        line: 3,
+      }),
     ]);
     expect(report.summary).toEqual({ objects: 10, deny: 1, warn: 1, info: 4 });
   });
@@ -190,10 +244,22 @@ describe('egress-guard check: output formats', () => {
         kind: string;
         metadata: { name: string; namespace: string };
         summary: Record<string, number>;
-        results: { policy: string; rule: string; result: string; severity?: string; source: string; category: string; scored: boolean; resources: { kind: string; name: string }[]; timestamp: { seconds: number; nanos: number } }[];
+        results: {
+          policy: string;
+          rule: string;
+          result: string;
+          severity?: string;
+          source: string;
+          category: string;
+          scored: boolean;
+          resources: { kind: string; name: string }[];
+          timestamp: { seconds: number; nanos: number };
+        }[];
       };
     });
-    expect(documents.map(({ apiVersion, kind, metadata }) => `${apiVersion} ${kind} ${metadata.namespace}/${metadata.name}`)).toEqual([
+    expect(
+      documents.map(({ apiVersion, kind, metadata }) => `${apiVersion} ${kind} ${metadata.namespace}/${metadata.name}`),
+    ).toEqual([
       'wgpolicyk8s.io/v1alpha2 PolicyReport external/egress-guard',
       'wgpolicyk8s.io/v1alpha2 PolicyReport shop/egress-guard',
     ]);
@@ -202,8 +268,17 @@ describe('egress-guard check: output formats', () => {
     expect(external?.summary).toEqual({ pass: 2, fail: 1, warn: 1, error: 0, skip: 0 });
     expect(shop?.summary).toEqual({ pass: 2, fail: 0, warn: 0, error: 0, skip: 2 });
     const failed = external?.results.find((result) => result.result === 'fail');
-    expect(failed).toMatchObject({ policy: 'egress-guard', rule: 'wildcard-dns', severity: 'high', source: 'egress-guard', category: 'egress', scored: true });
-    expect(failed?.resources).toEqual([{ apiVersion: 'networking.istio.io/v1beta1', kind: 'ServiceEntry', namespace: 'external', name: 'wildcard' }]);
+    expect(failed).toMatchObject({
+      policy: 'egress-guard',
+      rule: 'wildcard-dns',
+      severity: 'high',
+      source: 'egress-guard',
+      category: 'egress',
+      scored: true,
+    });
+    expect(failed?.resources).toEqual([
+      { apiVersion: 'networking.istio.io/v1beta1', kind: 'ServiceEntry', namespace: 'external', name: 'wildcard' },
+    ]);
     expect(Math.abs((failed?.timestamp.seconds ?? 0) - Date.now() / 1000)).toBeLessThan(120);
     for (const document of documents) {
       for (const result of document.results) expect(['pass', 'fail', 'warn', 'error', 'skip']).toContain(result.result);
@@ -235,11 +310,27 @@ describe('egress-guard command line', () => {
     [['lint'], 'unknown command "lint"', 'usage: egress-guard <command> [options]'],
     [['check'], 'no input: give -f FILE, -f DIR or -f - (stdin)', 'usage: egress-guard check'],
     [['check', 'file.yaml'], 'unexpected argument "file.yaml" (give files with -f)', 'usage: egress-guard check'],
-    [['check', '-f', 'x', '-o', 'yaml'], '--output: "yaml" is not one of text, json, policyreport', 'usage: egress-guard check'],
+    [
+      ['check', '-f', 'x', '-o', 'yaml'],
+      '--output: "yaml" is not one of text, json, policyreport',
+      'usage: egress-guard check',
+    ],
     [['check', '-f', 'x', '--frobnicate'], "Unknown option '--frobnicate'", 'usage: egress-guard check'],
-    [['check', '-f', 'x', '-n', 'Not_A_Namespace'], '--namespace: "Not_A_Namespace" is not a namespace name', 'usage: egress-guard check'],
-    [['check', '-f', 'x', '--expected-ports', '80,http'], '--expected-ports: "http" is not a port number', 'usage: egress-guard check'],
-    [['audit', '--auto-allocate-mode', 'istiod'], '--auto-allocate-mode: "istiod" is not one of agent, controller', 'usage: egress-guard audit'],
+    [
+      ['check', '-f', 'x', '-n', 'Not_A_Namespace'],
+      '--namespace: "Not_A_Namespace" is not a namespace name',
+      'usage: egress-guard check',
+    ],
+    [
+      ['check', '-f', 'x', '--expected-ports', '80,http'],
+      '--expected-ports: "http" is not a port number',
+      'usage: egress-guard check',
+    ],
+    [
+      ['audit', '--auto-allocate-mode', 'istiod'],
+      '--auto-allocate-mode: "istiod" is not one of agent, controller',
+      'usage: egress-guard audit',
+    ],
   ])('exits 2 with a short usage on stderr for %j', async (args, problem, synopsis) => {
     const result = await runCli(args);
     expect(result.code).toBe(2);
@@ -258,7 +349,9 @@ describe('egress-guard command line', () => {
   });
 
   it('ignores the server’s other variables', async () => {
-    const result = await runCli(['check', '-f', fixture('oss-tls-origination.yaml')], { env: { PORT: 'not-a-port', LOG_LEVEL: 'LOUD' } });
+    const result = await runCli(['check', '-f', fixture('oss-tls-origination.yaml')], {
+      env: { PORT: 'not-a-port', LOG_LEVEL: 'LOUD' },
+    });
     expect(result.code).toBe(0);
   });
 });

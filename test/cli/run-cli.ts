@@ -30,10 +30,14 @@ function newestSource(directory: string): number {
 export function ensureBuilt(): void {
   if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestSource(join(ROOT, 'src'))) return;
   // tsc emits even when another part of the tree has type errors; the CLI tests then judge the CLI itself.
-  const result = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
+  const result = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+    },
+  );
   if (!existsSync(CLI)) throw new Error(`tsc did not produce ${CLI}:\n${result.stdout}${result.stderr}`);
 }
 
@@ -56,7 +60,11 @@ export function runCli(args: readonly string[], options: RunOptions = {}): Promi
     else env[name] = value;
   }
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -18,7 +18,15 @@ function serviceEntry(namespace: string, name: string, spec: Record<string, unkn
   return { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { namespace, name }, spec };
 }
 
-function pod(namespace: string, name: string, { owner, labels, annotations }: { owner?: Record<string, unknown>; labels?: Record<string, string>; annotations?: Record<string, string> } = {}) {
+function pod(
+  namespace: string,
+  name: string,
+  {
+    owner,
+    labels,
+    annotations,
+  }: { owner?: Record<string, unknown>; labels?: Record<string, string>; annotations?: Record<string, string> } = {},
+) {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -102,9 +110,16 @@ describe('egress-guard audit against a live API server', () => {
           apiVersion: 'networking.istio.io/v1',
           kind: 'DestinationRule',
           metadata: { namespace: 'external', name: 'com.aliyuncs.oss-cn-shanghai' },
-          spec: { host: 'oss-cn-shanghai.aliyuncs.com', trafficPolicy: { portLevelSettings: [{ port: { number: 80 }, tls: { mode: 'SIMPLE' } }] } },
+          spec: {
+            host: 'oss-cn-shanghai.aliyuncs.com',
+            trafficPolicy: { portLevelSettings: [{ port: { number: 80 }, tls: { mode: 'SIMPLE' } }] },
+          },
         },
-        serviceEntry('default', 'external-auto', { hosts: ['example.com'], ports: [{ name: 'tcp', number: 9444, protocol: 'TCP' }], resolution: 'DNS' }),
+        serviceEntry('default', 'external-auto', {
+          hosts: ['example.com'],
+          ports: [{ name: 'tcp', number: 9444, protocol: 'TCP' }],
+          resolution: 'DNS',
+        }),
         serviceEntry('default', 'example-web', {
           hosts: ['example.com'],
           ports: [
@@ -135,7 +150,10 @@ describe('egress-guard audit against a live API server', () => {
           spec: {
             replicas: 3,
             selector: { matchLabels: { app: 'web' } },
-            template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] } },
+            template: {
+              metadata: { labels: { app: 'web' } },
+              spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] },
+            },
           },
         },
         {
@@ -144,7 +162,13 @@ describe('egress-guard audit against a live API server', () => {
           metadata: { namespace: 'shop', name: 'report' },
           spec: {
             schedule: '0 * * * *',
-            jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'app', image: 'registry.example/app:1' }] } } } },
+            jobTemplate: {
+              spec: {
+                template: {
+                  spec: { restartPolicy: 'Never', containers: [{ name: 'app', image: 'registry.example/app:1' }] },
+                },
+              },
+            },
           },
         },
       ]),
@@ -156,18 +180,30 @@ describe('egress-guard audit against a live API server', () => {
         {
           apiVersion: 'apps/v1',
           kind: 'ReplicaSet',
-          metadata: { namespace: 'shop', name: 'web-6d4b9', labels: { app: 'web' }, ownerReferences: [{ ...deployment, controller: true }] },
+          metadata: {
+            namespace: 'shop',
+            name: 'web-6d4b9',
+            labels: { app: 'web' },
+            ownerReferences: [{ ...deployment, controller: true }],
+          },
           spec: {
             replicas: 3,
             selector: { matchLabels: { app: 'web' } },
-            template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] } },
+            template: {
+              metadata: { labels: { app: 'web' } },
+              spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] },
+            },
           },
         },
         {
           apiVersion: 'batch/v1',
           kind: 'Job',
           metadata: { namespace: 'shop', name: 'report-29000000', ownerReferences: [{ ...cronJob, controller: true }] },
-          spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'app', image: 'registry.example/app:1' }] } } },
+          spec: {
+            template: {
+              spec: { restartPolicy: 'Never', containers: [{ name: 'app', image: 'registry.example/app:1' }] },
+            },
+          },
         },
       ]),
     );
@@ -177,7 +213,10 @@ describe('egress-guard audit against a live API server', () => {
       list([
         pod('shop', 'web-6d4b9-aaaaa', { owner: replicaSet }),
         pod('shop', 'web-6d4b9-bbbbb', { owner: replicaSet }),
-        pod('shop', 'web-6d4b9-ccccc', { owner: replicaSet, annotations: { 'proxy.istio.io/config': DNS_CAPTURE_CONFIG } }),
+        pod('shop', 'web-6d4b9-ccccc', {
+          owner: replicaSet,
+          annotations: { 'proxy.istio.io/config': DNS_CAPTURE_CONFIG },
+        }),
         pod('shop', 'report-29000000-xxxxx', { owner: job }),
         pod('shop', 'debug'),
         pod('shop', 'opted-out', { labels: { 'egress-guard.io/dns-capture': 'disabled' } }),
@@ -201,13 +240,22 @@ describe('egress-guard audit against a live API server', () => {
           spec: {
             replicas: BULK_PODS,
             selector: { matchLabels: { app: 'workers' } },
-            template: { metadata: { labels: { app: 'workers' } }, spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] } },
+            template: {
+              metadata: { labels: { app: 'workers' } },
+              spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] },
+            },
           },
         },
       ]),
     );
     const workers = ownerRef('apps/v1', 'ReplicaSet', 'workers', await uidOf('replicaset/workers', 'bulk'));
-    await create(list(Array.from({ length: BULK_PODS }, (_, index) => pod('bulk', `workers-${String(index).padStart(4, '0')}`, { owner: workers }))));
+    await create(
+      list(
+        Array.from({ length: BULK_PODS }, (_, index) =>
+          pod('bulk', `workers-${String(index).padStart(4, '0')}`, { owner: workers }),
+        ),
+      ),
+    );
 
     audit = await runCli(['audit', '--kubeconfig', kubeconfig, '-o', 'json', '--progress'], { timeoutMs: 120_000 });
     report = JSON.parse(audit.stdout) as JsonReport;
@@ -218,7 +266,10 @@ describe('egress-guard audit against a live API server', () => {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  const about = (kind: string, namespace: string, name: string) => report.findings.filter((finding) => finding.kind === kind && finding.namespace === namespace && finding.name === name);
+  const about = (kind: string, namespace: string, name: string) =>
+    report.findings.filter(
+      (finding) => finding.kind === kind && finding.namespace === namespace && finding.name === name,
+    );
 
   it('exits 1 because a ServiceEntry in the cluster is deny-level', () => {
     expect(audit.stderr).not.toMatch(/error/i);
@@ -227,7 +278,15 @@ describe('egress-guard audit against a live API server', () => {
 
   it('reports every ServiceEntry finding with the admission rules over the whole cluster', () => {
     const serviceEntryFindings = report.findings.filter((finding) => finding.kind === 'ServiceEntry');
-    expect(serviceEntryFindings.map(({ namespace, name, rule, severity, path }) => ({ namespace, name, rule, severity, path }))).toEqual([
+    expect(
+      serviceEntryFindings.map(({ namespace, name, rule, severity, path }) => ({
+        namespace,
+        name,
+        rule,
+        severity,
+        path,
+      })),
+    ).toEqual([
       { namespace: 'default', name: 'example-web', rule: 'duplicate-host', severity: 'warn', path: 'spec.hosts[0]' },
       { namespace: 'default', name: 'external-auto', rule: 'duplicate-host', severity: 'warn', path: 'spec.hosts[0]' },
       { namespace: 'external', name: 'wildcard', rule: 'wildcard-dns', severity: 'deny', path: 'spec.hosts[0]' },
@@ -256,24 +315,41 @@ describe('egress-guard audit against a live API server', () => {
   });
 
   it('groups Job pods by their CronJob, bare pods by themselves, and reports annotations a restart cannot fix', () => {
-    expect(about('CronJob', 'shop', 'report').map((finding) => finding.message)).toEqual(['1 pod without DNS capture (its next Jobs get it; running Jobs finish without it)']);
+    expect(about('CronJob', 'shop', 'report').map((finding) => finding.message)).toEqual([
+      '1 pod without DNS capture (its next Jobs get it; running Jobs finish without it)',
+    ]);
     expect(about('Pod', 'shop', 'debug').map((finding) => finding.message)).toEqual([
       '1 pod without DNS capture (re-create the pod: kubectl delete pod debug -n shop, then create it again)',
     ]);
     expect(about('Pod', 'shop', 'broken-config')).toEqual([
-      expect.objectContaining({ rule: 'uneditable-proxy-config', severity: 'warn', message: expect.stringContaining('a restart will not fix') }),
+      expect.objectContaining({
+        rule: 'uneditable-proxy-config',
+        severity: 'warn',
+        message: expect.stringContaining('a restart will not fix'),
+      }),
     ]);
   });
 
   it('leaves alone opted-out, sidecar-less and already-configured pods, and namespaces the webhook never serves', () => {
     const podNames = report.findings.map((finding) => `${finding.kind} ${finding.namespace}/${finding.name}`);
-    expect(podNames).not.toEqual(expect.arrayContaining([expect.stringMatching(/opted-out|no-sidecar|system-pod|egress-guard-0|elsewhere/)]));
-    expect(report.findings.some((finding) => ['kube-system', 'egress-guard', 'plain'].includes(finding.namespace) && finding.kind !== 'ServiceEntry')).toBe(false);
+    expect(podNames).not.toEqual(
+      expect.arrayContaining([expect.stringMatching(/opted-out|no-sidecar|system-pod|egress-guard-0|elsewhere/)]),
+    );
+    expect(
+      report.findings.some(
+        (finding) =>
+          ['kube-system', 'egress-guard', 'plain'].includes(finding.namespace) && finding.kind !== 'ServiceEntry',
+      ),
+    ).toBe(false);
   });
 
   it('lists pods page by page (limit 500) and reports progress with --progress', () => {
     expect(about('ReplicaSet', 'bulk', 'workers').map((finding) => finding.message)).toEqual([
-      expect.stringMatching(new RegExp(`^${BULK_PODS} pods without DNS capture \\(delete the pods for the ReplicaSet to re-create them: kubectl delete pod -n bulk workers-0000 `)),
+      expect.stringMatching(
+        new RegExp(
+          `^${BULK_PODS} pods without DNS capture \\(delete the pods for the ReplicaSet to re-create them: kubectl delete pod -n bulk workers-0000 `,
+        ),
+      ),
     ]);
     expect(audit.stderr).toContain('listed 500 pods in bulk...');
     expect(audit.stderr).toContain('listed 1000 pods in bulk...');
@@ -285,15 +361,24 @@ describe('egress-guard audit against a live API server', () => {
   it('prints one line per finding in text form, and PolicyReports that parse as YAML', async () => {
     const text = await runCli(['audit', '--kubeconfig', kubeconfig]);
     expect(text.code).toBe(1);
-    expect(text.stdout).toContain('Deployment shop/web: [missing-dns-capture] warn: 2 pods without DNS capture (restart: kubectl rollout restart deployment/web -n shop)\n');
-    expect(text.stdout).toContain('ServiceEntry external/wildcard: [wildcard-dns] deny: spec.hosts[0] "*.oss-cn-shanghai.aliyuncs.com"');
-    expect(text.stdout.trimEnd().split('\n').pop()).toBe(`${5 + 1 + 8 + BULK_PODS} objects checked: 1 deny, 8 warn, 0 info`);
+    expect(text.stdout).toContain(
+      'Deployment shop/web: [missing-dns-capture] warn: 2 pods without DNS capture (restart: kubectl rollout restart deployment/web -n shop)\n',
+    );
+    expect(text.stdout).toContain(
+      'ServiceEntry external/wildcard: [wildcard-dns] deny: spec.hosts[0] "*.oss-cn-shanghai.aliyuncs.com"',
+    );
+    expect(text.stdout.trimEnd().split('\n').pop()).toBe(
+      `${5 + 1 + 8 + BULK_PODS} objects checked: 1 deny, 8 warn, 0 info`,
+    );
     // stderr is not a terminal here and --progress was not given: no progress lines.
     expect(text.stderr).toBe('');
 
     const policy = await runCli(['audit', '--kubeconfig', kubeconfig, '-o', 'policyreport']);
     expect(policy.code).toBe(1);
-    const documents = parseAllDocuments(policy.stdout).map((document) => document.toJS() as { kind: string; metadata: { namespace?: string }; summary: Record<string, number> });
+    const documents = parseAllDocuments(policy.stdout).map(
+      (document) =>
+        document.toJS() as { kind: string; metadata: { namespace?: string }; summary: Record<string, number> },
+    );
     expect(documents.map((document) => `${document.kind} ${document.metadata.namespace}`)).toEqual([
       'PolicyReport bulk',
       'PolicyReport default',
@@ -301,11 +386,23 @@ describe('egress-guard audit against a live API server', () => {
       'PolicyReport plain',
       'PolicyReport shop',
     ]);
-    expect(documents.find((document) => document.metadata.namespace === 'external')?.summary).toEqual({ pass: 1, fail: 1, warn: 0, error: 0, skip: 0 });
+    expect(documents.find((document) => document.metadata.namespace === 'external')?.summary).toEqual({
+      pass: 1,
+      fail: 1,
+      warn: 0,
+      error: 0,
+      skip: 0,
+    });
   });
 
   it('gives the same ServiceEntry verdicts as `check` on the same objects dumped as YAML', async () => {
-    const dump = await cluster.kubectl(['get', 'serviceentries.networking.istio.io,destinationrules.networking.istio.io', '-A', '-o', 'yaml']);
+    const dump = await cluster.kubectl([
+      'get',
+      'serviceentries.networking.istio.io,destinationrules.networking.istio.io',
+      '-A',
+      '-o',
+      'yaml',
+    ]);
     const file = join(scratch, 'dump.yaml');
     writeFileSync(file, dump.stdout);
     const checked = await runCli(['check', '-f', file, '-o', 'json']);
@@ -314,10 +411,19 @@ describe('egress-guard audit against a live API server', () => {
     const verdicts = (findings: JsonFinding[]) =>
       findings
         .filter((finding) => finding.kind === 'ServiceEntry')
-        .map(({ namespace, name, rule, severity, message, path }) => ({ namespace, name, rule, severity, message, path }))
+        .map(({ namespace, name, rule, severity, message, path }) => ({
+          namespace,
+          name,
+          rule,
+          severity,
+          message,
+          path,
+        }))
         .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
     expect(verdicts(checkReport.findings)).toEqual(verdicts(report.findings));
-    expect(checkReport.findings.every((finding) => finding.file === file && typeof finding.line === 'number')).toBe(true);
+    expect(checkReport.findings.every((finding) => finding.file === file && typeof finding.line === 'number')).toBe(
+      true,
+    );
   });
 
   it('exits 2 with a one-line error for an unknown context or an unreachable API server', async () => {

@@ -63,12 +63,15 @@ describe('cluster watch against a real API server', () => {
       .serviceEntriesForHost(host, namespace)
       .map((entry) => `${entry.namespace}/${entry.name}`);
   /** Waits until `probe` holds for both watchers. */
-  const everywhere = (probe: (w: Watching) => boolean, what: string, timeoutMs?: number) => eventually(() => all().every(probe), what, timeoutMs);
+  const everywhere = (probe: (w: Watching) => boolean, what: string, timeoutMs?: number) =>
+    eventually(() => all().every(probe), what, timeoutMs);
   const cacheCheck = (w: Watching) => w.readiness.report().checks['cluster-cache'];
   /** Reviews a second ServiceEntry for dup.example.com, as the API server would send it, and returns its warnings. */
   const reviewSecond = (w: Watching) => {
     const validator = serviceEntryValidator(SETTINGS, w.connection.clusterViewFor);
-    const body = serviceEntryReview(serviceEntry('default', 'second', ['dup.example.com'], [443]), { namespace: 'default' });
+    const body = serviceEntryReview(serviceEntry('default', 'second', ['dup.example.com'], [443]), {
+      namespace: 'default',
+    });
     return (validator.review(body.request as unknown as AdmissionRequest).answer.warnings ?? []).join('\n');
   };
 
@@ -110,14 +113,19 @@ describe('cluster watch against a real API server', () => {
       expect(connection.watcher.synced).toBe(false);
       expect(cacheCheck(watching[transport])?.ok).toBe(false);
       expect(readiness.ready).toBe(false);
-      expect(log.lines().find((line) => String(line.msg).startsWith('watching'))).toMatchObject({ source: transport === 'in-cluster' ? 'in-cluster' : cluster.kubeconfigPath });
+      expect(log.lines().find((line) => String(line.msg).startsWith('watching'))).toMatchObject({
+        source: transport === 'in-cluster' ? 'in-cluster' : cluster.kubeconfigPath,
+      });
     }
 
     await everywhere((w) => w.connection.watcher.synced, 'sync without CRDs');
     for (const w of all()) {
       expect(w.connection.watcher.state.absent).toEqual(['ServiceEntry', 'DestinationRule']);
       expect(w.connection.watcher.stale).toBe(false);
-      expect(cacheCheck(w)).toMatchObject({ ok: true, detail: expect.stringMatching(/not installed, nothing to index: serviceentries, destinationrules/) });
+      expect(cacheCheck(w)).toMatchObject({
+        ok: true,
+        detail: expect.stringMatching(/not installed, nothing to index: serviceentries, destinationrules/),
+      });
       expect(w.log.lines().some((line) => line.level === 40 && String(line.msg).includes('is not served'))).toBe(true);
       expect(w.log.text()).not.toContain(cluster.adminToken);
     }
@@ -127,7 +135,8 @@ describe('cluster watch against a real API server', () => {
     await installIstioCrds(cluster);
     // Missing CRDs are looked for every second here (30 s by default).
     expect(await everywhere((w) => w.connection.watcher.state.absent.length === 0, 'CRDs noticed')).toBeLessThan(5_000);
-    for (const w of all()) expect(cacheCheck(w)).toMatchObject({ ok: true, detail: expect.stringMatching(/^in sync since /) });
+    for (const w of all())
+      expect(cacheCheck(w)).toMatchObject({ ok: true, detail: expect.stringMatching(/^in sync since /) });
   });
 
   it('follows a ServiceEntry through create, update and delete', async () => {
@@ -138,7 +147,10 @@ describe('cluster watch against a real API server', () => {
     await everywhere((w) => names(w, 'www.example.com').length === 1, 'updated');
     for (const w of all()) {
       expect(names(w, 'web.example.com')).toEqual([]);
-      const ports = w.connection.watcher.index.viewFor().serviceEntriesForHost('www.example.com', 'default')[0]?.ports.map((port) => port.number);
+      const ports = w.connection.watcher.index
+        .viewFor()
+        .serviceEntriesForHost('www.example.com', 'default')[0]
+        ?.ports.map((port) => port.number);
       expect(ports).toEqual([443, 8443]);
     }
 
@@ -154,13 +166,17 @@ describe('cluster watch against a real API server', () => {
       metadata: { name: 'origination', namespace: 'default' },
       spec: { host: 'api.example.com', trafficPolicy: { tls: { mode: 'SIMPLE' } } },
     };
-    const modeOf = (w: Watching) => w.connection.watcher.index.viewFor().destinationRulesForHost('api.example.com', 'default')[0]?.tlsMode;
+    const modeOf = (w: Watching) =>
+      w.connection.watcher.index.viewFor().destinationRulesForHost('api.example.com', 'default')[0]?.tlsMode;
     await apply(rule);
     await everywhere((w) => modeOf(w) === 'SIMPLE', 'rule created');
     await apply({ ...rule, spec: { host: 'api.example.com', trafficPolicy: { tls: { mode: 'DISABLE' } } } });
     await everywhere((w) => modeOf(w) === 'DISABLE', 'rule updated');
     await cluster.kubectl(['delete', 'destinationrule', 'origination', '-n', 'default']);
-    await everywhere((w) => modeOf(w) === undefined && w.connection.watcher.index.destinationRuleCount === 0, 'rule deleted');
+    await everywhere(
+      (w) => modeOf(w) === undefined && w.connection.watcher.index.destinationRuleCount === 0,
+      'rule deleted',
+    );
   });
 
   it('gives verdicts that follow the cluster: duplicate-host appears and disappears with the other entry', async () => {
@@ -183,7 +199,9 @@ describe('cluster watch against a real API server', () => {
 
     const transitions = { 'in-cluster': [], kubeconfig: [] } as Record<Transport, { stale: boolean; at: number }[]>;
     for (const transport of TRANSPORTS) {
-      watching[transport].connection.watcher.on('state', (state) => transitions[transport].push({ stale: state.stale, at: performance.now() }));
+      watching[transport].connection.watcher.on('state', (state) =>
+        transitions[transport].push({ stale: state.stale, at: performance.now() }),
+      );
     }
     const killedAt = performance.now();
     await cluster.stopApiserver({ signal: 'SIGKILL' });
@@ -208,7 +226,9 @@ describe('cluster watch against a real API server', () => {
     const readyAt = performance.now();
     await everywhere((w) => !w.connection.watcher.stale, 'recovery', 15_000);
     // Backoff is capped at 1 s here (30 s by default): current again within about a second of the server serving.
-    const recoveryMs = TRANSPORTS.map((t) => Math.round((transitions[t].find((x) => !x.stale && x.at > restartAt)?.at ?? NaN) - readyAt));
+    const recoveryMs = TRANSPORTS.map((t) =>
+      Math.round((transitions[t].find((x) => !x.stale && x.at > restartAt)?.at ?? NaN) - readyAt),
+    );
     for (const ms of recoveryMs) expect(ms).toBeLessThan(3_000);
     for (const w of all()) {
       expect(cacheCheck(w)?.detail).toMatch(/^in sync since /);
@@ -218,7 +238,10 @@ describe('cluster watch against a real API server', () => {
     // Changes after the restart are seen.
     await cluster.kubectl(['delete', 'serviceentry', 'first', '-n', 'other']);
     await apply(serviceEntry('default', 'after-restart', ['after.example.com'], [443]));
-    await everywhere((w) => names(w, 'dup.example.com').length === 0 && names(w, 'after.example.com').length === 1, 'changes after restart');
+    await everywhere(
+      (w) => names(w, 'dup.example.com').length === 0 && names(w, 'after.example.com').length === 1,
+      'changes after restart',
+    );
     for (const w of all()) expect(reviewSecond(w)).not.toMatch(/also declared by/);
     process.stderr.write(
       `cluster-watch (${TRANSPORTS.join(', ')}): stale ${staleMs.join(', ')} ms after SIGKILL; API server restart took ` +
@@ -233,6 +256,9 @@ describe('cluster watch against a real API server', () => {
     await apply(serviceEntry('default', 'while-away', ['away.example.com'], [443]));
     await cluster.kubectl(['delete', 'serviceentry', 'after-restart', '-n', 'default']);
     for (const w of all()) await w.connection.watcher.start();
-    await everywhere((w) => names(w, 'away.example.com').length === 1 && names(w, 'after.example.com').length === 0, 'caught up');
+    await everywhere(
+      (w) => names(w, 'away.example.com').length === 1 && names(w, 'after.example.com').length === 0,
+      'caught up',
+    );
   });
 });

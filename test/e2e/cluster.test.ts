@@ -55,12 +55,25 @@ describe('e2e cluster harness', () => {
   it('creates a labelled namespace', async () => {
     await cluster.kubectl(['create', 'namespace', 'egress-test']);
     await cluster.kubectl(['label', 'namespace', 'egress-test', 'istio-injection=enabled']);
-    const { stdout } = await cluster.kubectl(['get', 'namespace', 'egress-test', '-o', 'jsonpath={.metadata.labels.istio-injection}']);
+    const { stdout } = await cluster.kubectl([
+      'get',
+      'namespace',
+      'egress-test',
+      '-o',
+      'jsonpath={.metadata.labels.istio-injection}',
+    ]);
     expect(stdout).toBe('enabled');
   });
 
   it('enforces RBAC for non-admin identities', async () => {
-    const admin = await cluster.kubectl(['auth', 'can-i', 'create', 'serviceentries.networking.istio.io', '-n', 'default']);
+    const admin = await cluster.kubectl([
+      'auth',
+      'can-i',
+      'create',
+      'serviceentries.networking.istio.io',
+      '-n',
+      'default',
+    ]);
     expect(admin.stdout.trim()).toBe('yes');
     const other = await cluster.kubectl(
       ['auth', 'can-i', 'create', 'serviceentries.networking.istio.io', '-n', 'default', '--as=someone'],

@@ -8,7 +8,17 @@
 // logs/ stays after stop() for post-mortems, etcd data is removed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:https';
 import { createServer, type Server } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -103,7 +113,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
 
   const runs = join(e2eRoot(), '.run');
   pruneOldRuns(runs, 8);
-  const dir = join(runs, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}-${randomBytes(3).toString('hex')}`);
+  const dir = join(
+    runs,
+    `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}-${randomBytes(3).toString('hex')}`,
+  );
   const logDir = join(dir, 'logs');
   const certDir = join(dir, 'certs');
   const etcdData = join(dir, 'etcd-data');
@@ -131,7 +144,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   writePids();
   const watchdog = spawn(
     'sh',
-    ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -9 $(cat '${pidFile}') 2>/dev/null; exit 0`],
+    [
+      '-c',
+      `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -9 $(cat '${pidFile}') 2>/dev/null; exit 0`,
+    ],
     { detached: true, stdio: 'ignore' },
   );
   watchdog.unref();
@@ -149,7 +165,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     const child = spawn(bin, args, { stdio: ['ignore', fd, fd] });
     closeSync(fd);
     child.unref(); // a forgotten stop() must not keep jest alive; the watchdog cleans up
-    child.once('error', (err) => writeFileSync(join(logDir, `${name}.log`), `spawn ${bin}: ${err.message}\n`, { flag: 'a' }));
+    child.once('error', (err) =>
+      writeFileSync(join(logDir, `${name}.log`), `spawn ${bin}: ${err.message}\n`, { flag: 'a' }),
+    );
     procs.set(name, child);
     writePids();
     child.once('exit', () => {
@@ -281,9 +299,12 @@ export async function installIstioCrds(cluster: Cluster): Promise<void> {
   // Established can precede the new group showing up in discovery by a moment.
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const r = await cluster.kubectl(['get', 'serviceentries.networking.istio.io,destinationrules.networking.istio.io', '-A'], {
-      allowFail: true,
-    });
+    const r = await cluster.kubectl(
+      ['get', 'serviceentries.networking.istio.io,destinationrules.networking.istio.io', '-A'],
+      {
+        allowFail: true,
+      },
+    );
     if (r.code === 0) return;
     if (Date.now() > deadline) throw new Error(`Istio CRDs not served: ${r.stderr}`);
     await sleep(250);
@@ -314,7 +335,9 @@ function kubeconfig(server: string, caPem: string, token: string): string {
     {
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: 'e2e', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
+      clusters: [
+        { name: 'e2e', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } },
+      ],
       users: [{ name: 'admin', user: { token } }],
       contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: 'admin' } }],
       'current-context': 'e2e',
@@ -385,7 +408,9 @@ async function waitFor(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
-      throw new Error(`${what}: process exited (${child.exitCode ?? child.signalCode ?? 'spawn failed'}) before ready; ${logHint()}`);
+      throw new Error(
+        `${what}: process exited (${child.exitCode ?? child.signalCode ?? 'spawn failed'}) before ready; ${logHint()}`,
+      );
     }
     if (await probe().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`${what}: not ready after ${timeoutMs} ms; ${logHint()}`);
@@ -396,10 +421,14 @@ async function waitFor(
 /** GET over TLS without verifying (the cert is being created as we poll). */
 function httpsOk(url: string, token: string): Promise<boolean> {
   return new Promise((done) => {
-    const req = request(url, { rejectUnauthorized: false, headers: { authorization: `Bearer ${token}` }, timeout: 5_000 }, (res) => {
-      res.resume();
-      done(res.statusCode === 200);
-    });
+    const req = request(
+      url,
+      { rejectUnauthorized: false, headers: { authorization: `Bearer ${token}` }, timeout: 5_000 },
+      (res) => {
+        res.resume();
+        done(res.statusCode === 200);
+      },
+    );
     req.on('error', () => done(false));
     req.on('timeout', () => req.destroy());
     req.end();

@@ -29,7 +29,10 @@ function k(): Cluster {
 }
 
 function kubectl(args: string[], stdin?: unknown, allowFail = false): Promise<KubectlResult> {
-  return k().kubectl(args, { ...(stdin === undefined ? {} : { stdin: typeof stdin === 'string' ? stdin : JSON.stringify(stdin) }), allowFail });
+  return k().kubectl(args, {
+    ...(stdin === undefined ? {} : { stdin: typeof stdin === 'string' ? stdin : JSON.stringify(stdin) }),
+    allowFail,
+  });
 }
 
 interface PodSpec {
@@ -44,7 +47,12 @@ interface DeploymentJson {
 }
 
 /** A Pod built from the Deployment's pod template, as its ReplicaSet would create it. */
-function podFromDeployment(name: string): { apiVersion: 'v1'; kind: 'Pod'; metadata: Record<string, unknown>; spec: PodSpec } {
+function podFromDeployment(name: string): {
+  apiVersion: 'v1';
+  kind: 'Pod';
+  metadata: Record<string, unknown>;
+  spec: PodSpec;
+} {
   const deployment = parse(readFileSync(join(BASE, 'deployment.yaml'), 'utf8')) as DeploymentJson;
   return {
     apiVersion: 'v1',
@@ -74,7 +82,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (transcript.length > 0) console.log(`==================== kubectl transcript (deploy/) ====================\n${transcript.join('\n\n')}`);
+  if (transcript.length > 0)
+    console.log(`==================== kubectl transcript (deploy/) ====================\n${transcript.join('\n\n')}`);
   await cluster?.stop();
 });
 
@@ -100,7 +109,11 @@ describe('deploy/ on a real API server', () => {
   });
 
   it('admits a Pod built from the Deployment template under PodSecurity restricted (kubectl create --dry-run=server)', async () => {
-    const r = await kubectl(['create', '--dry-run=server', '-f', '-'], podFromDeployment('egress-guard-template'), true);
+    const r = await kubectl(
+      ['create', '--dry-run=server', '-f', '-'],
+      podFromDeployment('egress-guard-template'),
+      true,
+    );
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     expect(r.stdout.trim()).toBe('pod/egress-guard-template created (server dry run)');
   });
@@ -111,7 +124,7 @@ describe('deploy/ on a real API server', () => {
     for (const container of pod.spec.containers) delete container.securityContext?.runAsNonRoot;
     const args = ['create', '--dry-run=server', '-f', '-'];
     const r = await kubectl(args, pod, true);
-    record([...args, '  # the Deployment\'s pod without runAsNonRoot'], r);
+    record([...args, "  # the Deployment's pod without runAsNonRoot"], r);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('violates PodSecurity "restricted:latest"');
     expect(r.stderr).toContain('runAsNonRoot');
@@ -129,11 +142,20 @@ describe(`RBAC: least privilege for ${SERVICE_ACCOUNT}`, () => {
   }
 
   const allowed = ['get', 'list', 'watch'].flatMap((verb) =>
-    ['serviceentries.networking.istio.io', 'destinationrules.networking.istio.io'].map((resource) => ({ verb, resource })),
+    ['serviceentries.networking.istio.io', 'destinationrules.networking.istio.io'].map((resource) => ({
+      verb,
+      resource,
+    })),
   );
   it.each(allowed)('can $verb $resource in every namespace', async ({ verb, resource }) => {
     for (const scope of [['--all-namespaces'], ['-n', 'shop'], ['-n', NAMESPACE]]) {
-      expect({ verb, resource, scope, ...(await canI(verb, resource, scope)) }).toEqual({ verb, resource, scope, code: 0, answer: 'yes' });
+      expect({ verb, resource, scope, ...(await canI(verb, resource, scope)) }).toEqual({
+        verb,
+        resource,
+        scope,
+        code: 0,
+        answer: 'yes',
+      });
     }
   });
 
@@ -152,13 +174,21 @@ describe(`RBAC: least privilege for ${SERVICE_ACCOUNT}`, () => {
     { verb: 'get', resource: 'mutatingwebhookconfigurations.admissionregistration.k8s.io' },
     { verb: '*', resource: '*' },
   ];
-  it.each(denied.map((d) => ({ ...d, what: d.subresource ? `${d.resource} (subresource ${d.subresource})` : d.resource })))(
-    'cannot $verb $what',
-    async ({ verb, resource, subresource }) => {
-      const extra = subresource ? [`--subresource=${subresource}`] : [];
-      for (const scope of [['--all-namespaces', ...extra], ['-n', NAMESPACE, ...extra]]) {
-        expect({ verb, resource, scope, ...(await canI(verb, resource, scope)) }).toEqual({ verb, resource, scope, code: 1, answer: 'no' });
-      }
-    },
-  );
+  it.each(
+    denied.map((d) => ({ ...d, what: d.subresource ? `${d.resource} (subresource ${d.subresource})` : d.resource })),
+  )('cannot $verb $what', async ({ verb, resource, subresource }) => {
+    const extra = subresource ? [`--subresource=${subresource}`] : [];
+    for (const scope of [
+      ['--all-namespaces', ...extra],
+      ['-n', NAMESPACE, ...extra],
+    ]) {
+      expect({ verb, resource, scope, ...(await canI(verb, resource, scope)) }).toEqual({
+        verb,
+        resource,
+        scope,
+        code: 1,
+        answer: 'no',
+      });
+    }
+  });
 });

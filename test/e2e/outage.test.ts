@@ -31,7 +31,9 @@ import {
   summarize,
   wireProblems,
   type Readyz,
-  type ReviewResult, started } from './support/review-traffic.js';
+  type ReviewResult,
+  started,
+} from './support/review-traffic.js';
 
 const NAMESPACE = 'external';
 const OUTAGE_SECONDS = Number(process.env.OUTAGE_SECONDS ?? 8);
@@ -82,7 +84,12 @@ function serviceEntry(name: string, hosts: string[], ports: number[], resolution
     apiVersion: 'networking.istio.io/v1',
     kind: 'ServiceEntry',
     metadata: { name, namespace: NAMESPACE },
-    spec: { hosts, location: 'MESH_EXTERNAL', resolution, ports: ports.map((number) => ({ number, name: `tcp-${number}`, protocol: 'TCP' })) },
+    spec: {
+      hosts,
+      location: 'MESH_EXTERNAL',
+      resolution,
+      ports: ports.map((number) => ({ number, name: `tcp-${number}`, protocol: 'TCP' })),
+    },
   };
 }
 
@@ -110,15 +117,21 @@ function contentProblems(result: Tagged, others: string): string[] {
     case 'duplicate': {
       const warning = duplicateWarning(result);
       if (response?.allowed !== true) problems.push(`denied: ${response?.status?.message}`);
-      if (!warning?.includes(`is also declared by ${others}`)) problems.push(`no duplicate-host warning naming ${others}: ${JSON.stringify(response?.warnings)}`);
+      if (!warning?.includes(`is also declared by ${others}`))
+        problems.push(`no duplicate-host warning naming ${others}: ${JSON.stringify(response?.warnings)}`);
       const stale = warning?.includes(STALE_NOTE) === true;
       // Either is right while the watch is finding out (stopping) or catching up (restarting).
-      if (result.sentIn === 'stale' && result.answeredIn === 'stale' && !stale) problems.push(`not marked stale during the outage: ${warning}`);
-      if ((result.sentIn === 'before' || result.sentIn === 'after') && result.sentIn === result.answeredIn && stale) problems.push(`marked stale while in sync: ${warning}`);
+      if (result.sentIn === 'stale' && result.answeredIn === 'stale' && !stale)
+        problems.push(`not marked stale during the outage: ${warning}`);
+      if ((result.sentIn === 'before' || result.sentIn === 'after') && result.sentIn === result.answeredIn && stale)
+        problems.push(`marked stale while in sync: ${warning}`);
       break;
     }
     case 'wildcard':
-      if (response?.allowed !== false || !/wildcard hosts cannot use resolution DNS/.test(response.status?.message ?? '')) {
+      if (
+        response?.allowed !== false ||
+        !/wildcard hosts cannot use resolution DNS/.test(response.status?.message ?? '')
+      ) {
         problems.push(`wildcard + DNS not denied: ${JSON.stringify(response)}`);
       }
       break;
@@ -140,13 +153,21 @@ beforeAll(async () => {
   await cluster.kubectl(['create', 'namespace', NAMESPACE]);
   const certificates = await makeCertificates(join(cluster.dir, 'egress-guard-certs'));
   // startEgressGuard returns once /readyz says 200: with KUBECONFIG, after the first full list.
-  guard = await startEgressGuard({ kubeconfigPath: cluster.kubeconfigPath, certificates, logFile: join(cluster.logDir, 'egress-guard.log') });
-  client = new ReviewClient(guard.baseUrl, { ca: readFileSync(certificates.caCert, 'utf8'), timeoutMs: WEBHOOK_TIMEOUT_MS });
+  guard = await startEgressGuard({
+    kubeconfigPath: cluster.kubeconfigPath,
+    certificates,
+    logFile: join(cluster.logDir, 'egress-guard.log'),
+  });
+  client = new ReviewClient(guard.baseUrl, {
+    ca: readFileSync(certificates.caCert, 'utf8'),
+    timeoutMs: WEBHOOK_TIMEOUT_MS,
+  });
 });
 
 afterAll(async () => {
   try {
-    if (report.length > 0) console.log(`==================== API-server outage ====================\n${report.join('\n')}`);
+    if (report.length > 0)
+      console.log(`==================== API-server outage ====================\n${report.join('\n')}`);
     if (cluster) console.log(`egress-guard log: ${guard?.logFile ?? '(not started)'}; cluster logs: ${cluster.logDir}`);
   } finally {
     try {
@@ -161,7 +182,11 @@ afterAll(async () => {
 describe('egress-guard through an API-server outage', () => {
   it('is ready, synced and in sync before the outage', async () => {
     const before = await readyz(g().opsPort);
-    expect(before).toMatchObject({ status: 200, report: { ready: true }, cache: { ok: true, detail: expect.stringMatching(/^in sync since /) } });
+    expect(before).toMatchObject({
+      status: 200,
+      report: { ready: true },
+      cache: { ok: true, detail: expect.stringMatching(/^in sync since /) },
+    });
     const metrics = await scrape(g().opsPort);
     expect(metricValue(metrics, 'egress_guard_cluster_cache_synced')).toBe(1);
     expect(metricValue(metrics, 'egress_guard_cluster_cache_stale')).toBe(0);
@@ -198,11 +223,15 @@ describe('egress-guard through an API-server outage', () => {
           const result =
             kind === 'pod'
               ? await c().send('/mutate/pods', podReview())
-              : await c().send('/validate/serviceentries', kind === 'duplicate' ? duplicateReview(host) : wildcardReview());
+              : await c().send(
+                  '/validate/serviceentries',
+                  kind === 'duplicate' ? duplicateReview(host) : wildcardReview(),
+                );
           results.push({ ...result, kind, sentIn, answeredIn: phase });
         },
       });
-      const probes: (Readyz & { phase: Phase | 'between'; stale?: number | undefined; synced?: number | undefined })[] = [];
+      const probes: (Readyz & { phase: Phase | 'between'; stale?: number | undefined; synced?: number | undefined })[] =
+        [];
       let probing = true;
       const prober = (async () => {
         while (probing) {
@@ -269,7 +298,9 @@ describe('egress-guard through an API-server outage', () => {
         const visible = await pollUntil(
           async () => {
             const result = await c().send('/validate/serviceentries', duplicateReview(newHost));
-            return duplicateWarning(result)?.includes(`is also declared by ${NAMESPACE}/after${index}`) ? result : undefined;
+            return duplicateWarning(result)?.includes(`is also declared by ${NAMESPACE}/after${index}`)
+              ? result
+              : undefined;
           },
           `a duplicate-host warning naming ${NAMESPACE}/after${index}`,
           10_000,
@@ -284,19 +315,32 @@ describe('egress-guard through an API-server outage', () => {
         await Promise.all([traffic, prober]);
 
         // ---- every review answered, within its timeout, with the right content for its phase
-        const failures = results.map((result) => ({ result, problems: contentProblems(result, others) })).filter((f) => f.problems.length > 0);
+        const failures = results
+          .map((result) => ({ result, problems: contentProblems(result, others) }))
+          .filter((f) => f.problems.length > 0);
         const latency = (filter: (r: Tagged) => boolean) => summarize(results.filter(filter).map((r) => r.latencyMs));
         const all = latency(() => true);
         const during = latency((r) => r.sentIn === 'stale' && r.answeredIn === 'stale');
-        const byPhase = (['before', 'stopping', 'stale', 'restarting', 'after'] as const).map((p) => `${p}: ${formatSummary(latency((r) => r.sentIn === p))}`);
-        const duringByKind = kinds.map((kind) => `${kind}: ${formatSummary(latency((r) => r.kind === kind && r.sentIn === 'stale'))}`);
+        const byPhase = (['before', 'stopping', 'stale', 'restarting', 'after'] as const).map(
+          (p) => `${p}: ${formatSummary(latency((r) => r.sentIn === p))}`,
+        );
+        const duringByKind = kinds.map(
+          (kind) => `${kind}: ${formatSummary(latency((r) => r.kind === kind && r.sentIn === 'stale'))}`,
+        );
 
         // ---- /readyz throughout: always 200 and ready; the detail follows the watch
         const notReady = probes.filter((p) => p.status !== 200 || p.report?.ready !== true);
         const staleProbes = probes.filter((p) => p.phase === 'stale');
-        const wrongDuring = staleProbes.filter((p) => !/^stale since \S+: .*answering from the last known state/.test(p.cache?.detail ?? '') || p.stale !== 1);
-        const wrongBefore = probes.filter((p) => p.phase === 'before' && (!p.cache?.detail.startsWith('in sync since ') || p.stale !== 0));
-        const wrongAfter = probes.filter((p) => p.phase === 'after' && (!p.cache?.detail.startsWith('in sync since ') || p.stale !== 0));
+        const wrongDuring = staleProbes.filter(
+          (p) =>
+            !/^stale since \S+: .*answering from the last known state/.test(p.cache?.detail ?? '') || p.stale !== 1,
+        );
+        const wrongBefore = probes.filter(
+          (p) => p.phase === 'before' && (!p.cache?.detail.startsWith('in sync since ') || p.stale !== 0),
+        );
+        const wrongAfter = probes.filter(
+          (p) => p.phase === 'after' && (!p.cache?.detail.startsWith('in sync since ') || p.stale !== 0),
+        );
         const notSynced = probes.filter((p) => p.synced !== 1);
 
         report.push(
@@ -314,7 +358,14 @@ describe('egress-guard through an API-server outage', () => {
             `egress_guard_cluster_cache_stale 1 in ${staleProbes.filter((p) => p.stale === 1).length}/${staleProbes.length} outage probes`,
         );
 
-        expect(failures.slice(0, 5).map((f) => ({ kind: f.result.kind, sentIn: f.result.sentIn, latencyMs: Math.round(f.result.latencyMs), problems: f.problems }))).toEqual([]);
+        expect(
+          failures.slice(0, 5).map((f) => ({
+            kind: f.result.kind,
+            sentIn: f.result.sentIn,
+            latencyMs: Math.round(f.result.latencyMs),
+            problems: f.problems,
+          })),
+        ).toEqual([]);
         expect(results.length).toBeGreaterThan(RATE * OUTAGE_SECONDS * 0.8);
         expect(during.count).toBeGreaterThan(RATE * OUTAGE_SECONDS * 0.8);
         expect(all.max).toBeLessThan(WEBHOOK_TIMEOUT_MS);

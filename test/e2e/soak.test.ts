@@ -36,11 +36,14 @@ import {
   slope,
   summarize,
   wireProblems,
-  type ReviewResult, started } from './support/review-traffic.js';
+  type ReviewResult,
+  started,
+} from './support/review-traffic.js';
 
 const env = (name: string, fallback: number): number => {
   const value = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${process.env[name]}`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${name} must be a positive number, got ${process.env[name]}`);
   return value;
 };
 const SOAK_SECONDS = env('SOAK_SECONDS', 60);
@@ -92,7 +95,12 @@ function serviceEntry(name: string, hosts: string[], ports: number[], resolution
     apiVersion: 'networking.istio.io/v1',
     kind: 'ServiceEntry',
     metadata: { name, namespace: NAMESPACE },
-    spec: { hosts, location: 'MESH_EXTERNAL', resolution, ports: ports.map((number) => ({ number, name: `tcp-${number}`, protocol: 'TCP' })) },
+    spec: {
+      hosts,
+      location: 'MESH_EXTERNAL',
+      resolution,
+      ports: ports.map((number) => ({ number, name: `tcp-${number}`, protocol: 'TCP' })),
+    },
   };
 }
 
@@ -117,7 +125,15 @@ async function churn(round: number): Promise<void> {
       destinationRule(`dr-${round % 5}`, host(round), round % 2 === 0 ? 'SIMPLE' : 'DISABLE'),
     ]),
   });
-  if (round >= CHURN_WINDOW) await k().kubectl(['delete', 'serviceentry', `churn-${round - CHURN_WINDOW}`, '-n', NAMESPACE, '--ignore-not-found']);
+  if (round >= CHURN_WINDOW)
+    await k().kubectl([
+      'delete',
+      'serviceentry',
+      `churn-${round - CHURN_WINDOW}`,
+      '-n',
+      NAMESPACE,
+      '--ignore-not-found',
+    ]);
 }
 
 function reviewFor(kind: Kind, i: number) {
@@ -125,9 +141,21 @@ function reviewFor(kind: Kind, i: number) {
     case 'pod':
       return { path: '/mutate/pods', body: review(replicaSetPod(), { uid: randomUUID(), namespace: 'shop' }) };
     case 'service-entry':
-      return { path: '/validate/serviceentries', body: serviceEntryReview(serviceEntry(`reviewed-${i % 50}`, [host(i)], [443]), { namespace: NAMESPACE, uid: randomUUID() }) };
+      return {
+        path: '/validate/serviceentries',
+        body: serviceEntryReview(serviceEntry(`reviewed-${i % 50}`, [host(i)], [443]), {
+          namespace: NAMESPACE,
+          uid: randomUUID(),
+        }),
+      };
     case 'wildcard':
-      return { path: '/validate/serviceentries', body: serviceEntryReview(serviceEntry('wild', ['*.wild.example.com'], [443]), { namespace: NAMESPACE, uid: randomUUID() }) };
+      return {
+        path: '/validate/serviceentries',
+        body: serviceEntryReview(serviceEntry('wild', ['*.wild.example.com'], [443]), {
+          namespace: NAMESPACE,
+          uid: randomUUID(),
+        }),
+      };
   }
 }
 
@@ -137,8 +165,13 @@ const MIX: readonly Kind[] = ['pod', 'service-entry', 'pod', 'service-entry', 'p
 function problemsOf(kind: Kind, result: ReviewResult): string[] {
   const problems = wireProblems(result);
   if (problems.length > 0) return problems;
-  if (kind === 'pod' && !decodedPatch(result.response)?.some((op) => op.path === '/metadata/annotations/proxy.istio.io~1config')) problems.push('pod not patched');
-  if (kind === 'service-entry' && result.response?.allowed !== true) problems.push(`denied: ${result.response?.status?.message}`);
+  if (
+    kind === 'pod' &&
+    !decodedPatch(result.response)?.some((op) => op.path === '/metadata/annotations/proxy.istio.io~1config')
+  )
+    problems.push('pod not patched');
+  if (kind === 'service-entry' && result.response?.allowed !== true)
+    problems.push(`denied: ${result.response?.status?.message}`);
   if (kind === 'wildcard' && result.response?.allowed !== false) problems.push('wildcard + DNS allowed');
   return problems;
 }
@@ -148,12 +181,24 @@ beforeAll(async () => {
   await installIstioCrds(cluster);
   await cluster.kubectl(['create', 'namespace', NAMESPACE]);
   await cluster.kubectl(['apply', '-f', '-'], {
-    stdin: list(Array.from({ length: BASE_ENTRIES }, (_, i) => serviceEntry(`base-${i}`, [host(i)], i % 3 === 0 ? [443, 8443] : [443]))),
+    stdin: list(
+      Array.from({ length: BASE_ENTRIES }, (_, i) =>
+        serviceEntry(`base-${i}`, [host(i)], i % 3 === 0 ? [443, 8443] : [443]),
+      ),
+    ),
   });
   const certificates = await makeCertificates(join(cluster.dir, 'egress-guard-certs'));
-  guard = await startEgressGuard({ kubeconfigPath: cluster.kubeconfigPath, certificates, logFile: join(cluster.logDir, 'egress-guard.log') });
+  guard = await startEgressGuard({
+    kubeconfigPath: cluster.kubeconfigPath,
+    certificates,
+    logFile: join(cluster.logDir, 'egress-guard.log'),
+  });
   // The API server keeps a small pool of connections per webhook; 8 is plenty at 200/s of ~1 ms answers.
-  client = new ReviewClient(guard.baseUrl, { ca: readFileSync(certificates.caCert, 'utf8'), timeoutMs: WEBHOOK_TIMEOUT_MS, maxSockets: 8 });
+  client = new ReviewClient(guard.baseUrl, {
+    ca: readFileSync(certificates.caCert, 'utf8'),
+    timeoutMs: WEBHOOK_TIMEOUT_MS,
+    maxSockets: 8,
+  });
 });
 
 afterAll(async () => {
@@ -178,7 +223,9 @@ describe(`soak: ${RATE} reviews/s for ${SOAK_SECONDS} s with the cluster index l
       const reviewClient = client;
       if (!reviewClient) throw new Error('no review client');
       await pollUntil(
-        async () => metricValue(await scrape(opsPort), 'egress_guard_cluster_cache_objects', { kind: 'ServiceEntry' }) === BASE_ENTRIES,
+        async () =>
+          metricValue(await scrape(opsPort), 'egress_guard_cluster_cache_objects', { kind: 'ServiceEntry' }) ===
+          BASE_ENTRIES,
         `${BASE_ENTRIES} ServiceEntries indexed`,
         10_000,
       );
@@ -222,7 +269,9 @@ describe(`soak: ${RATE} reviews/s for ${SOAK_SECONDS} s with the cluster index l
             churnErrors.push((error as Error).message.split('\n')[0] ?? '');
           }
           rounds++;
-          await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(next, deadline) - performance.now())));
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.max(0, Math.min(next, deadline) - performance.now())),
+          );
         }
       })();
 
@@ -250,7 +299,9 @@ describe(`soak: ${RATE} reviews/s for ${SOAK_SECONDS} s with the cluster index l
       const sampler = (async () => {
         await sampleOnce();
         while (!over()) {
-          await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(SAMPLE_SECONDS * 1_000, deadline - performance.now()))));
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.max(0, Math.min(SAMPLE_SECONDS * 1_000, deadline - performance.now()))),
+          );
           await sampleOnce();
         }
       })();
@@ -259,8 +310,12 @@ describe(`soak: ${RATE} reviews/s for ${SOAK_SECONDS} s with the cluster index l
       clientLag.disable();
 
       // The index ends where kubectl says the cluster is.
-      const listed = async (resource: string) => (await k().kubectl(['get', resource, '-A', '-o', 'name'])).stdout.trim().split('\n').filter(Boolean).length;
-      const [entries, rules] = [await listed('serviceentries.networking.istio.io'), await listed('destinationrules.networking.istio.io')];
+      const listed = async (resource: string) =>
+        (await k().kubectl(['get', resource, '-A', '-o', 'name'])).stdout.trim().split('\n').filter(Boolean).length;
+      const [entries, rules] = [
+        await listed('serviceentries.networking.istio.io'),
+        await listed('destinationrules.networking.istio.io'),
+      ];
       const converged = await pollUntil(
         async () => {
           const metrics = await scrape(opsPort);
@@ -321,7 +376,11 @@ describe(`soak: ${RATE} reviews/s for ${SOAK_SECONDS} s with the cluster index l
             .map((s) => `${s.t.toFixed(0)}: ${(s.rss / MB).toFixed(0)}, ${(s.heapUsed / MB).toFixed(0)}`)
             .join(' | '),
         `stalls (intervals with a review over 50 ms or an event-loop stall over 50 ms; s: egress-guard / test process max stall ms, slow reviews): ` +
-          (stalls.length === 0 ? 'none' : stalls.map((s) => `${s.t.toFixed(0)}: ${s.serverLagMs.toFixed(0)}/${s.clientLagMs.toFixed(0)}/${s.slow}`).join(' | ')),
+          (stalls.length === 0
+            ? 'none'
+            : stalls
+                .map((s) => `${s.t.toFixed(0)}: ${s.serverLagMs.toFixed(0)}/${s.clientLagMs.toFixed(0)}/${s.slow}`)
+                .join(' | ')),
       );
 
       expect(failures.slice(0, 5)).toEqual([]);

@@ -22,8 +22,20 @@ import {
   histogramQuantile,
   readApiserverMetrics,
 } from './support/apiserver-metrics.js';
-import { makeCertificates, startEgressGuard, type CertificateFiles, type EgressGuard, type LogLine } from './support/egress-guard.js';
-import { MUTATING_WEBHOOK, VALIDATING_WEBHOOK, clientConfigs, renderWebhooks, waitUntilEffective } from './support/webhooks.js';
+import {
+  makeCertificates,
+  startEgressGuard,
+  type CertificateFiles,
+  type EgressGuard,
+  type LogLine,
+} from './support/egress-guard.js';
+import {
+  MUTATING_WEBHOOK,
+  VALIDATING_WEBHOOK,
+  clientConfigs,
+  renderWebhooks,
+  waitUntilEffective,
+} from './support/webhooks.js';
 
 const OPTED_IN = 'shop'; // labelled egress-guard.io/dns-capture=enabled
 const PLAIN = 'plain'; // no label: the mutating webhook's namespaceSelector does not match
@@ -48,12 +60,22 @@ function k(): Cluster {
 }
 
 function kubectl(args: string[], stdin?: unknown, allowFail = false): Promise<KubectlResult> {
-  return k().kubectl(args, { ...(stdin === undefined ? {} : { stdin: typeof stdin === 'string' ? stdin : JSON.stringify(stdin) }), allowFail });
+  return k().kubectl(args, {
+    ...(stdin === undefined ? {} : { stdin: typeof stdin === 'string' ? stdin : JSON.stringify(stdin) }),
+    allowFail,
+  });
 }
 
 /** A pod as a team would write it (named, no owner), based on the ReplicaSet fixture. */
-function namedPod(name: string, namespace: string, options: { annotations?: Record<string, string>; labels?: Record<string, string> } = {}) {
-  const pod = replicaSetPod({ annotations: options.annotations ?? null, ...(options.labels ? { labels: options.labels } : {}) });
+function namedPod(
+  name: string,
+  namespace: string,
+  options: { annotations?: Record<string, string>; labels?: Record<string, string> } = {},
+) {
+  const pod = replicaSetPod({
+    annotations: options.annotations ?? null,
+    ...(options.labels ? { labels: options.labels } : {}),
+  });
   const metadata = pod.metadata as Record<string, unknown>;
   delete metadata.generateName;
   delete metadata.ownerReferences;
@@ -72,7 +94,9 @@ async function getPod(namespace: string, name: string): Promise<PodJson> {
   return JSON.parse(stdout) as PodJson;
 }
 
-function proxyConfigOf(pod: PodJson): { text: string; parsed: { proxyMetadata?: Record<string, unknown>; [key: string]: unknown } } | undefined {
+function proxyConfigOf(
+  pod: PodJson,
+): { text: string; parsed: { proxyMetadata?: Record<string, unknown>; [key: string]: unknown } } | undefined {
   const text = pod.metadata.annotations?.[PROXY_CONFIG];
   if (text === undefined) return undefined;
   return { text, parsed: parse(text) as { proxyMetadata?: Record<string, unknown> } };
@@ -100,7 +124,8 @@ async function waitForLogLines(predicate: (line: LogLine) => boolean, count: num
   for (;;) {
     const lines = (guard?.logLines() ?? []).filter(predicate);
     if (lines.length >= count) return lines;
-    if (Date.now() > deadline) throw new Error(`expected ${count} log line(s) for ${what} in ${guard?.logFile}, found ${lines.length}`);
+    if (Date.now() > deadline)
+      throw new Error(`expected ${count} log line(s) for ${what} in ${guard?.logFile}, found ${lines.length}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -118,7 +143,11 @@ beforeAll(async () => {
     apiVersion: 'v1',
     kind: 'List',
     items: [
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: OPTED_IN, labels: { 'egress-guard.io/dns-capture': 'enabled' } } },
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: OPTED_IN, labels: { 'egress-guard.io/dns-capture': 'enabled' } },
+      },
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: PLAIN } },
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: EXTERNAL } },
     ],
@@ -139,7 +168,8 @@ afterAll(async () => {
     if (cluster) {
       const samples = await readApiserverMetrics(cluster).catch(() => undefined);
       if (samples) console.log(formatWebhookLatency(samples, [MUTATING_WEBHOOK, VALIDATING_WEBHOOK]));
-      if (transcript.length > 0) console.log(`==================== kubectl transcript ====================\n${transcript.join('\n\n')}`);
+      if (transcript.length > 0)
+        console.log(`==================== kubectl transcript ====================\n${transcript.join('\n\n')}`);
       console.log(`egress-guard log: ${guard?.logFile ?? '(not started)'}; cluster logs: ${cluster.logDir}`);
     }
   } finally {
@@ -172,20 +202,31 @@ describe(`mutating webhook ${MUTATING_WEBHOOK} (pods)`, () => {
     const name = await createPod(namedPod('web-1', OPTED_IN));
     const config = proxyConfigOf(await getPod(OPTED_IN, name));
     expect(config).toBeDefined();
-    expect(config?.parsed.proxyMetadata).toEqual({ ISTIO_META_DNS_CAPTURE: 'true', ISTIO_META_DNS_AUTO_ALLOCATE: 'true' });
+    expect(config?.parsed.proxyMetadata).toEqual({
+      ISTIO_META_DNS_CAPTURE: 'true',
+      ISTIO_META_DNS_AUTO_ALLOCATE: 'true',
+    });
   });
 
   it('leaves a pod in a namespace without the opt-in label alone', async () => {
     const name = await createPod(namedPod('web-1', PLAIN));
     const pod = await getPod(PLAIN, name);
-    expect({ namespace: PLAIN, annotation: pod.metadata.annotations?.[PROXY_CONFIG] }).toEqual({ namespace: PLAIN, annotation: undefined });
+    expect({ namespace: PLAIN, annotation: pod.metadata.annotations?.[PROXY_CONFIG] }).toEqual({
+      namespace: PLAIN,
+      annotation: undefined,
+    });
   });
 
   it('leaves a pod labelled egress-guard.io/dns-capture=disabled alone (objectSelector)', async () => {
-    const name = await createPod(namedPod('batch-1', OPTED_IN, { labels: { 'egress-guard.io/dns-capture': 'disabled' } }));
+    const name = await createPod(
+      namedPod('batch-1', OPTED_IN, { labels: { 'egress-guard.io/dns-capture': 'disabled' } }),
+    );
     const pod = await getPod(OPTED_IN, name);
     expect(pod.metadata.labels?.['egress-guard.io/dns-capture']).toBe('disabled');
-    expect({ optedOut: name, annotation: pod.metadata.annotations?.[PROXY_CONFIG] }).toEqual({ optedOut: name, annotation: undefined });
+    expect({ optedOut: name, annotation: pod.metadata.annotations?.[PROXY_CONFIG] }).toEqual({
+      optedOut: name,
+      annotation: undefined,
+    });
   });
 
   it('merges into an existing proxy.istio.io/config: other fields, other proxyMetadata keys and the comment stay', async () => {
@@ -198,7 +239,9 @@ describe(`mutating webhook ${MUTATING_WEBHOOK} (pods)`, () => {
       'terminationDrainDuration: 30s',
       '',
     ].join('\n');
-    const name = await createPod(namedPod('payments-1', OPTED_IN, { annotations: { [PROXY_CONFIG]: existing, 'example.com/trace': MARKER } }));
+    const name = await createPod(
+      namedPod('payments-1', OPTED_IN, { annotations: { [PROXY_CONFIG]: existing, 'example.com/trace': MARKER } }),
+    );
     const config = proxyConfigOf(await getPod(OPTED_IN, name));
     expect(config?.text).toContain('# tuned for the payments team, see PAY-1432');
     expect(config?.parsed).toEqual({
@@ -215,7 +258,10 @@ describe(`mutating webhook ${MUTATING_WEBHOOK} (pods)`, () => {
     const name = await createPod(pod);
     expect(name).toMatch(/^web-7d4b9c6f5-[a-z0-9]{5}$/);
     const created = await getPod(OPTED_IN, name);
-    expect(proxyConfigOf(created)?.parsed.proxyMetadata).toEqual({ ISTIO_META_DNS_CAPTURE: 'true', ISTIO_META_DNS_AUTO_ALLOCATE: 'true' });
+    expect(proxyConfigOf(created)?.parsed.proxyMetadata).toEqual({
+      ISTIO_META_DNS_CAPTURE: 'true',
+      ISTIO_META_DNS_AUTO_ALLOCATE: 'true',
+    });
     // The fixture's own annotation is still there.
     expect(created.metadata.annotations?.['kubectl.kubernetes.io/restartedAt']).toBe('2026-11-20T10:00:00Z');
   });
@@ -223,7 +269,10 @@ describe(`mutating webhook ${MUTATING_WEBHOOK} (pods)`, () => {
   it('shows the mutation in kubectl create --dry-run=server, and stores nothing', async () => {
     const r = await kubectl(['create', '--dry-run=server', '-o', 'json', '-f', '-'], namedPod('dry-1', OPTED_IN));
     const pod = JSON.parse(r.stdout) as PodJson;
-    expect(proxyConfigOf(pod)?.parsed.proxyMetadata).toEqual({ ISTIO_META_DNS_CAPTURE: 'true', ISTIO_META_DNS_AUTO_ALLOCATE: 'true' });
+    expect(proxyConfigOf(pod)?.parsed.proxyMetadata).toEqual({
+      ISTIO_META_DNS_CAPTURE: 'true',
+      ISTIO_META_DNS_AUTO_ALLOCATE: 'true',
+    });
     const get = await kubectl(['get', 'pod', 'dry-1', '-n', OPTED_IN], undefined, true);
     expect(get.code).not.toBe(0);
     expect(get.stderr).toContain('NotFound');
@@ -231,26 +280,31 @@ describe(`mutating webhook ${MUTATING_WEBHOOK} (pods)`, () => {
 });
 
 describe(`validating webhook ${VALIDATING_WEBHOOK} (ServiceEntries)`, () => {
-  const cases = ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'].flatMap((apiVersion) => [
-    { apiVersion, dryRun: false },
-    { apiVersion, dryRun: true },
-  ]);
+  const cases = ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'].flatMap(
+    (apiVersion) => [
+      { apiVersion, dryRun: false },
+      { apiVersion, dryRun: true },
+    ],
+  );
 
-  it.each(cases)('denies a wildcard host with resolution DNS: kubectl apply of $apiVersion (dry-run=server: $dryRun)', async ({ apiVersion, dryRun }) => {
-    const args = ['apply', ...(dryRun ? ['--dry-run=server'] : []), '-f', '-'];
-    const r = await kubectl(args, serviceEntry(ossServiceEntry('DNS'), apiVersion), true);
-    if (apiVersion.endsWith('/v1') && !dryRun) record('wildcard + DNS, denied', args, r);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(DENIED);
-    const explanation = r.stderr.slice(r.stderr.indexOf(DENIED) + DENIED.length);
-    expect(explanation).toMatch(/^ServiceEntry external\/oss is rejected: /);
-    expect(explanation).toContain('spec.hosts[1] "*.oss-cn-shanghai.aliyuncs.com"');
-    expect(explanation).toContain('resolution DNS');
-    expect(explanation).toContain('NONE');
-    expect(explanation).toContain('DYNAMIC_DNS');
-    const get = await kubectl(['get', 'serviceentries.networking.istio.io', 'oss', '-n', EXTERNAL], undefined, true);
-    expect(get.stderr).toContain('NotFound');
-  });
+  it.each(cases)(
+    'denies a wildcard host with resolution DNS: kubectl apply of $apiVersion (dry-run=server: $dryRun)',
+    async ({ apiVersion, dryRun }) => {
+      const args = ['apply', ...(dryRun ? ['--dry-run=server'] : []), '-f', '-'];
+      const r = await kubectl(args, serviceEntry(ossServiceEntry('DNS'), apiVersion), true);
+      if (apiVersion.endsWith('/v1') && !dryRun) record('wildcard + DNS, denied', args, r);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(DENIED);
+      const explanation = r.stderr.slice(r.stderr.indexOf(DENIED) + DENIED.length);
+      expect(explanation).toMatch(/^ServiceEntry external\/oss is rejected: /);
+      expect(explanation).toContain('spec.hosts[1] "*.oss-cn-shanghai.aliyuncs.com"');
+      expect(explanation).toContain('resolution DNS');
+      expect(explanation).toContain('NONE');
+      expect(explanation).toContain('DYNAMIC_DNS');
+      const get = await kubectl(['get', 'serviceentries.networking.istio.io', 'oss', '-n', EXTERNAL], undefined, true);
+      expect(get.stderr).toContain('NotFound');
+    },
+  );
 
   it('admits a ServiceEntry with undeclared expected ports, and kubectl prints a Warning naming the host', async () => {
     const args = ['apply', '-f', '-'];
@@ -261,7 +315,15 @@ describe(`validating webhook ${VALIDATING_WEBHOOK} (ServiceEntries)`, () => {
     const warnings = warningLines(r.stderr);
     expect(warnings.some((line) => line.includes('example.com') && line.includes('80,443'))).toBe(true);
     for (const line of warnings) expect({ line, length: line.length < 120 }).toEqual({ line, length: true });
-    const get = await kubectl(['get', 'serviceentries.networking.istio.io', 'external-auto', '-n', EXTERNAL, '-o', 'jsonpath={.spec.ports[*].number}']);
+    const get = await kubectl([
+      'get',
+      'serviceentries.networking.istio.io',
+      'external-auto',
+      '-n',
+      EXTERNAL,
+      '-o',
+      'jsonpath={.spec.ports[*].number}',
+    ]);
     expect(get.stdout).toBe('9444');
   });
 
@@ -272,7 +334,12 @@ describe(`validating webhook ${VALIDATING_WEBHOOK} (ServiceEntries)`, () => {
       apiVersion: 'networking.istio.io/v1',
       kind: 'ServiceEntry',
       metadata: { name: 'example-tls', namespace: EXTERNAL },
-      spec: { hosts: ['example.com'], location: 'MESH_EXTERNAL', resolution: 'DNS', ports: [{ name: 'tls', number: 443, protocol: 'TLS' }] },
+      spec: {
+        hosts: ['example.com'],
+        location: 'MESH_EXTERNAL',
+        resolution: 'DNS',
+        ports: [{ name: 'tls', number: 443, protocol: 'TLS' }],
+      },
     };
     // The index is eventually consistent: give the informer a moment to see external-auto (created above).
     const deadline = Date.now() + 10_000;
@@ -348,7 +415,14 @@ describe('egress-guard down: the failure policies', () => {
       apiVersion: 'networking.istio.io/v1',
       kind: 'ServiceEntry',
       metadata: { name: 'while-down', namespace: EXTERNAL },
-      spec: { hosts: ['api.while-down.example.com'], resolution: 'DNS', ports: [{ name: 'https', number: 443, protocol: 'TLS' }, { name: 'http', number: 80, protocol: 'HTTP' }] },
+      spec: {
+        hosts: ['api.while-down.example.com'],
+        resolution: 'DNS',
+        ports: [
+          { name: 'https', number: 443, protocol: 'TLS' },
+          { name: 'http', number: 80, protocol: 'HTTP' },
+        ],
+      },
     };
     const args = ['apply', '-f', '-'];
     const refused = await kubectl(args, fine, true);
@@ -359,7 +433,10 @@ describe('egress-guard down: the failure policies', () => {
     await running.start();
     await waitUntilEffective(k(), { serviceEntries: EXTERNAL, optedInPods: OPTED_IN });
     const again = await kubectl(args, fine, true);
-    expect({ code: again.code, stdout: again.stdout.trim() }).toEqual({ code: 0, stdout: 'serviceentry.networking.istio.io/while-down created' });
+    expect({ code: again.code, stdout: again.stdout.trim() }).toEqual({
+      code: 0,
+      stdout: 'serviceentry.networking.istio.io/while-down created',
+    });
     const after = await createPod(namedPod('after-restart-1', OPTED_IN));
     expect(proxyConfigOf(await getPod(OPTED_IN, after))?.parsed.proxyMetadata).toEqual({
       ISTIO_META_DNS_CAPTURE: 'true',
@@ -376,7 +453,9 @@ describe('egress-guard down: the failure policies', () => {
       const podStarted = Date.now();
       const name = await createPod(namedPod('while-frozen-1', OPTED_IN));
       const podSeconds = (Date.now() - podStarted) / 1000;
-      expect({ annotation: (await getPod(OPTED_IN, name)).metadata.annotations?.[PROXY_CONFIG] }).toEqual({ annotation: undefined });
+      expect({ annotation: (await getPod(OPTED_IN, name)).metadata.annotations?.[PROXY_CONFIG] }).toEqual({
+        annotation: undefined,
+      });
       // The webhook configuration's timeoutSeconds is 5: the pod waited that long, then was admitted unchanged.
       expect(podSeconds).toBeGreaterThanOrEqual(4.5);
 
@@ -384,7 +463,14 @@ describe('egress-guard down: the failure policies', () => {
         apiVersion: 'networking.istio.io/v1',
         kind: 'ServiceEntry',
         metadata: { name: 'while-frozen', namespace: EXTERNAL },
-        spec: { hosts: ['api.while-frozen.example.com'], resolution: 'DNS', ports: [{ name: 'https', number: 443, protocol: 'TLS' }, { name: 'http', number: 80, protocol: 'HTTP' }] },
+        spec: {
+          hosts: ['api.while-frozen.example.com'],
+          resolution: 'DNS',
+          ports: [
+            { name: 'https', number: 443, protocol: 'TLS' },
+            { name: 'http', number: 80, protocol: 'HTTP' },
+          ],
+        },
       };
       const args = ['apply', '-f', '-'];
       const refused = await kubectl(args, frozen, true);
@@ -407,17 +493,42 @@ describe("egress-guard's log", () => {
       apiVersion: 'networking.istio.io/v1',
       kind: 'ServiceEntry',
       metadata: { name: seName, namespace: EXTERNAL, annotations: { 'example.com/trace': MARKER } },
-      spec: { hosts: ['logged.example.net'], resolution: 'DNS', ports: [{ name: 'http', number: 80, protocol: 'HTTP' }, { name: 'https', number: 443, protocol: 'TLS' }] },
+      spec: {
+        hosts: ['logged.example.net'],
+        resolution: 'DNS',
+        ports: [
+          { name: 'http', number: 80, protocol: 'HTTP' },
+          { name: 'https', number: 443, protocol: 'TLS' },
+        ],
+      },
     });
 
     const isReview = (line: LogLine) => line.msg === 'review';
-    const podLines = await waitForLogLines((l) => isReview(l) && l.name === name && l.namespace === OPTED_IN, 1, `pod ${OPTED_IN}/${name}`);
-    const seLines = await waitForLogLines((l) => isReview(l) && l.name === seName && l.namespace === EXTERNAL, 1, `ServiceEntry ${EXTERNAL}/${seName}`);
+    const podLines = await waitForLogLines(
+      (l) => isReview(l) && l.name === name && l.namespace === OPTED_IN,
+      1,
+      `pod ${OPTED_IN}/${name}`,
+    );
+    const seLines = await waitForLogLines(
+      (l) => isReview(l) && l.name === seName && l.namespace === EXTERNAL,
+      1,
+      `ServiceEntry ${EXTERNAL}/${seName}`,
+    );
     await new Promise((resolve) => setTimeout(resolve, 300)); // a duplicate line would have arrived by now
     expect(guard?.logLines().filter((l) => isReview(l) && l.name === name)).toHaveLength(1);
     expect(guard?.logLines().filter((l) => isReview(l) && l.name === seName)).toHaveLength(1);
-    expect(podLines[0]).toMatchObject({ webhook: 'mutate-pods', operation: 'CREATE', dryRun: false, decision: 'patched' });
-    expect(seLines[0]).toMatchObject({ webhook: 'validate-serviceentries', operation: 'CREATE', dryRun: false, decision: 'allowed' });
+    expect(podLines[0]).toMatchObject({
+      webhook: 'mutate-pods',
+      operation: 'CREATE',
+      dryRun: false,
+      decision: 'patched',
+    });
+    expect(seLines[0]).toMatchObject({
+      webhook: 'validate-serviceentries',
+      operation: 'CREATE',
+      dryRun: false,
+      decision: 'allowed',
+    });
 
     // As many review lines as the API server got answers from egress-guard (codes 200 and 403; not the calls
     // that failed while it was stopped). The frozen process answered its two calls after SIGCONT, when the API
@@ -425,7 +536,9 @@ describe("egress-guard's log", () => {
     const answeredTooLate = (line: LogLine) => typeof line.name === 'string' && line.name.startsWith('while-frozen');
     const samples = await readApiserverMetrics(k());
     const answered = [MUTATING_WEBHOOK, VALIDATING_WEBHOOK]
-      .flatMap((webhook) => Object.entries(counterBy(samples, 'apiserver_admission_webhook_request_total', webhook, 'code')))
+      .flatMap((webhook) =>
+        Object.entries(counterBy(samples, 'apiserver_admission_webhook_request_total', webhook, 'code')),
+      )
       .filter(([code]) => Number(code) < 500)
       .reduce((sum, [, count]) => sum + count, 0);
     expect(answered).toBeGreaterThan(10);
@@ -436,7 +549,10 @@ describe("egress-guard's log", () => {
 
     const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
     for (const line of reviews) {
-      expect({ uid: uuid.test(String(line.uid)), decision: typeof line.decision }).toEqual({ uid: true, decision: 'string' });
+      expect({ uid: uuid.test(String(line.uid)), decision: typeof line.decision }).toEqual({
+        uid: true,
+        decision: 'string',
+      });
       expect(['patched', 'allowed', 'warned', 'denied', 'skipped']).toContain(line.decision);
     }
     // Every review the API server sent has its own uid: no review is logged twice.
@@ -444,8 +560,12 @@ describe("egress-guard's log", () => {
 
     const raw = readFileSync(guard?.logFile ?? '', 'utf8');
     expect({ markerInLog: raw.includes(MARKER) }).toEqual({ markerInLog: false });
-    expect({ containerImageInLog: raw.includes('registry.example.com/shop/web') }).toEqual({ containerImageInLog: false });
-    expect({ proxyConfigTextInLog: raw.includes('tuned for the payments team') }).toEqual({ proxyConfigTextInLog: false });
+    expect({ containerImageInLog: raw.includes('registry.example.com/shop/web') }).toEqual({
+      containerImageInLog: false,
+    });
+    expect({ proxyConfigTextInLog: raw.includes('tuned for the payments team') }).toEqual({
+      proxyConfigTextInLog: false,
+    });
   });
 });
 
@@ -455,8 +575,14 @@ describe("the API server's view of the webhooks", () => {
     const pods = await burst(BURST, 4, (i) =>
       apiserverRequest(k(), 'POST', `/api/v1/namespaces/${OPTED_IN}/pods?dryRun=All`, replicaSetPodIn(OPTED_IN, i)),
     );
-    const patched = pods.filter((r) => r.status === 201 && (JSON.parse(r.body) as PodJson).metadata.annotations?.[PROXY_CONFIG] !== undefined);
-    expect({ pods: BURST, patched: patched.length, statuses: [...new Set(pods.map((r) => r.status))] }).toEqual({ pods: BURST, patched: BURST, statuses: [201] });
+    const patched = pods.filter(
+      (r) => r.status === 201 && (JSON.parse(r.body) as PodJson).metadata.annotations?.[PROXY_CONFIG] !== undefined,
+    );
+    expect({ pods: BURST, patched: patched.length, statuses: [...new Set(pods.map((r) => r.status))] }).toEqual({
+      pods: BURST,
+      patched: BURST,
+      statuses: [201],
+    });
 
     const entries = await burst(BURST, 4, (i) =>
       apiserverRequest(k(), 'POST', `/apis/networking.istio.io/v1/namespaces/${EXTERNAL}/serviceentries?dryRun=All`, {
@@ -465,7 +591,11 @@ describe("the API server's view of the webhooks", () => {
       }),
     );
     // Even: wildcard + DNS, denied (403 with our message); odd: wildcard + NONE, admitted.
-    const wrong = entries.filter((r, i) => (i % 2 === 0 ? !(r.status === 403 && r.body.includes('wildcard hosts cannot use resolution DNS')) : r.status !== 201));
+    const wrong = entries.filter((r, i) =>
+      i % 2 === 0
+        ? !(r.status === 403 && r.body.includes('wildcard hosts cannot use resolution DNS'))
+        : r.status !== 201,
+    );
     expect(wrong.map((r) => `${r.status} ${r.body.slice(0, 300)}`)).toEqual([]);
   });
 
@@ -489,7 +619,17 @@ describe("the API server's view of the webhooks", () => {
     expect(histogramQuantile(0.25, buckets)).toBeCloseTo(0.005, 10); // rank 10: top of the first bucket
     expect(histogramQuantile(0.5, buckets)).toBeCloseTo(0.005 + 0.02 * (10 / 30), 10); // rank 20
     expect(histogramQuantile(0.1, buckets)).toBeCloseTo(0.002, 10); // rank 4 of 10 in [0, 0.005]
-    expect(histogramQuantile(0.99, [{ le: 0.1, count: 1 }, { le: Infinity, count: 2 }])).toBe(0.1); // in +Inf: highest finite bound
-    expect(histogramQuantile(0.5, [{ le: 0.1, count: 0 }, { le: Infinity, count: 0 }])).toBeNaN();
+    expect(
+      histogramQuantile(0.99, [
+        { le: 0.1, count: 1 },
+        { le: Infinity, count: 2 },
+      ]),
+    ).toBe(0.1); // in +Inf: highest finite bound
+    expect(
+      histogramQuantile(0.5, [
+        { le: 0.1, count: 0 },
+        { le: Infinity, count: 0 },
+      ]),
+    ).toBeNaN();
   });
 });

@@ -5,7 +5,13 @@ import type { SecureContextOptions } from 'node:tls';
 import type { CertificateAuthority } from '../../src/certs/generate.js';
 import { createMetrics } from '../../src/metrics.js';
 import { CertificateReloader } from '../../src/tls/certificate-reloader.js';
-import { CertificateProblem, inspectCertificate, readTlsFiles, validityProblem, type TlsFiles } from '../../src/tls/certificate.js';
+import {
+  CertificateProblem,
+  inspectCertificate,
+  readTlsFiles,
+  validityProblem,
+  type TlsFiles,
+} from '../../src/tls/certificate.js';
 import { issue, newCa, type IssuedCertificate } from '../support/certificates.js';
 import { captureLog } from '../support/log-capture.js';
 import { SecretVolume } from '../support/secret-volume.js';
@@ -26,7 +32,9 @@ describe('CertificateReloader', () => {
     for (const step of cleanup.splice(0)) await step();
   });
 
-  async function reloaderOn(options: { watch?: boolean; recheckMs?: number; apply?: (options: SecureContextOptions) => void } = {}) {
+  async function reloaderOn(
+    options: { watch?: boolean; recheckMs?: number; apply?: (options: SecureContextOptions) => void } = {},
+  ) {
     const volume = await SecretVolume.create({ 'tls.crt': first.certPem, 'tls.key': first.keyPem });
     const files: TlsFiles = { certFile: volume.path('tls.crt'), keyFile: volume.path('tls.key') };
     const applied: SecureContextOptions[] = [];
@@ -42,7 +50,10 @@ describe('CertificateReloader', () => {
       ...(options.recheckMs === undefined ? {} : { recheckMs: options.recheckMs }),
     });
     reloader.start();
-    cleanup.push(() => reloader.stop(), () => volume.remove());
+    cleanup.push(
+      () => reloader.stop(),
+      () => volume.remove(),
+    );
     const refusals = () => log.lines().filter((line) => line.msg === REFUSED);
     return { volume, reloader, applied, log, metrics, refusals };
   }
@@ -106,7 +117,7 @@ describe('CertificateReloader', () => {
     expect(await reloader.check()).toBe('unchanged');
   });
 
-  it('reacts to the kubelet\'s symlink swap through fs.watch, well before the re-check', async () => {
+  it("reacts to the kubelet's symlink swap through fs.watch, well before the re-check", async () => {
     const { volume, applied } = await reloaderOn({ recheckMs: 60_000 });
     const next = await issue(ca);
     await volume.update({ 'tls.crt': next.certPem, 'tls.key': next.keyPem });
@@ -124,18 +135,48 @@ describe('inspectCertificate', () => {
 
   it('accepts a pair, with a chain in the certificate file, and describes it', () => {
     const inspected = inspectCertificate({ cert: pair.certPem + ca.certPem, key: pair.keyPem });
-    expect(inspected).toMatchObject({ fingerprint256: pair.fingerprint256, notAfter: pair.notAfter, subject: 'CN=egress-guard' });
+    expect(inspected).toMatchObject({
+      fingerprint256: pair.fingerprint256,
+      notAfter: pair.notAfter,
+      subject: 'CN=egress-guard',
+    });
     expect(validityProblem(inspected)).toBeUndefined();
-    expect(validityProblem(inspected, pair.notAfter.getTime())).toBe(`the certificate expired at ${pair.notAfter.toISOString()}`);
+    expect(validityProblem(inspected, pair.notAfter.getTime())).toBe(
+      `the certificate expired at ${pair.notAfter.toISOString()}`,
+    );
   });
 
   it.each([
-    ['an empty certificate file', () => ({ cert: '', key: pair.keyPem }), /certificate is not a PEM X\.509 certificate/],
-    ['a key in the certificate file', () => ({ cert: pair.keyPem, key: pair.keyPem }), /certificate is not a PEM X\.509 certificate/],
+    [
+      'an empty certificate file',
+      () => ({ cert: '', key: pair.keyPem }),
+      /certificate is not a PEM X\.509 certificate/,
+    ],
+    [
+      'a key in the certificate file',
+      () => ({ cert: pair.keyPem, key: pair.keyPem }),
+      /certificate is not a PEM X\.509 certificate/,
+    ],
     ['a certificate in the key file', () => ({ cert: pair.certPem, key: pair.certPem }), /private key cannot be read/],
-    ['the CA\'s key', () => ({ cert: pair.certPem, key: ca.keyPem }), /does not belong to the certificate \(serial [0-9A-F]+, CN=egress-guard\)/],
-    ['a client CA file without a certificate', () => ({ cert: pair.certPem, key: pair.keyPem, clientCa: 'nothing' }), /client CA file holds no PEM certificate/],
-    ['a client CA file with a broken certificate', () => ({ cert: pair.certPem, key: pair.keyPem, clientCa: `${ca.certPem}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n` }), /certificate 2 of the client CA file cannot be read/],
+    [
+      "the CA's key",
+      () => ({ cert: pair.certPem, key: ca.keyPem }),
+      /does not belong to the certificate \(serial [0-9A-F]+, CN=egress-guard\)/,
+    ],
+    [
+      'a client CA file without a certificate',
+      () => ({ cert: pair.certPem, key: pair.keyPem, clientCa: 'nothing' }),
+      /client CA file holds no PEM certificate/,
+    ],
+    [
+      'a client CA file with a broken certificate',
+      () => ({
+        cert: pair.certPem,
+        key: pair.keyPem,
+        clientCa: `${ca.certPem}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n`,
+      }),
+      /certificate 2 of the client CA file cannot be read/,
+    ],
   ])('refuses %s with a CertificateProblem', (_name, material, reason) => {
     expect(() => inspectCertificate(material())).toThrow(CertificateProblem);
     expect(() => inspectCertificate(material())).toThrow(reason);

@@ -45,7 +45,13 @@ describe('rotating the serving certificate through a kubelet-style Secret volume
     first = track(await issue(caOne));
     volume = await SecretVolume.create(filesOf(first));
     log = captureLog();
-    const config = loadConfig({ PORT: '0', OPS_PORT: '0', HOST: '127.0.0.1', TLS_CERT_FILE: volume.path('tls.crt'), TLS_KEY_FILE: volume.path('tls.key') });
+    const config = loadConfig({
+      PORT: '0',
+      OPS_PORT: '0',
+      HOST: '127.0.0.1',
+      TLS_CERT_FILE: volume.path('tls.crt'),
+      TLS_KEY_FILE: volume.path('tls.key'),
+    });
     const certificateFiles = tlsFilesOf(config);
     server = await startServer({ config, logger: log.logger, certificateFiles }, await readTlsFiles(certificateFiles));
   });
@@ -67,7 +73,11 @@ describe('rotating the serving certificate through a kubelet-style Secret volume
     await volume.update(filesOf(next));
     const renewed = await waitFor(() => linesWith(RENEWED)[renewalsBefore], 'the renewal log line');
     const appliedAt = renewed.time as number;
-    await waitFor(() => outcomes.filter((outcome) => outcome.started > appliedAt).length >= 20, 'reviews after the rotation', 10_000);
+    await waitFor(
+      () => outcomes.filter((outcome) => outcome.started > appliedAt).length >= 20,
+      'reviews after the rotation',
+      10_000,
+    );
     stop = true;
     return { outcomes: await load, swapped, appliedAt, renewed };
   }
@@ -83,7 +93,11 @@ describe('rotating the serving certificate through a kubelet-style Secret volume
     expect(after.length).toBeGreaterThanOrEqual(20);
     expect(new Set(before.map((outcome) => outcome.fingerprint))).toEqual(new Set([first.fingerprint256]));
     expect(new Set(after.map((outcome) => outcome.fingerprint))).toEqual(new Set([renewed.fingerprint256]));
-    expect(line).toMatchObject({ level: 30, fingerprint256: renewed.fingerprint256, notAfter: renewed.notAfter.toISOString() });
+    expect(line).toMatchObject({
+      level: 30,
+      fingerprint256: renewed.fingerprint256,
+      notAfter: renewed.notAfter.toISOString(),
+    });
   });
 
   it('serves a leaf of a new CA the same way (clients trusting both CAs)', async () => {
@@ -95,10 +109,37 @@ describe('rotating the serving certificate through a kubelet-style Secret volume
   });
 
   it.each([
-    ['a key that belongs to another certificate', async () => ({ 'tls.crt': track(await issue(caOne)).certPem, 'tls.key': track(await issue(caOne)).keyPem }), /private key does not belong to the certificate/],
-    ['a certificate file of garbage', async () => ({ 'tls.crt': 'garbage\n', 'tls.key': track(await issue(caOne)).keyPem }), /certificate is not a PEM X\.509 certificate/],
-    ['a key file of garbage', async () => ({ 'tls.crt': (await issue(caOne)).certPem, 'tls.key': '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' }), /private key cannot be read/],
-    ['an expired certificate', async () => filesOf(track(await issue(caOne, { notBefore: new Date(Date.now() - 48 * HOUR_MS), notAfter: new Date(Date.now() - HOUR_MS) }))), /certificate expired at/],
+    [
+      'a key that belongs to another certificate',
+      async () => ({ 'tls.crt': track(await issue(caOne)).certPem, 'tls.key': track(await issue(caOne)).keyPem }),
+      /private key does not belong to the certificate/,
+    ],
+    [
+      'a certificate file of garbage',
+      async () => ({ 'tls.crt': 'garbage\n', 'tls.key': track(await issue(caOne)).keyPem }),
+      /certificate is not a PEM X\.509 certificate/,
+    ],
+    [
+      'a key file of garbage',
+      async () => ({
+        'tls.crt': (await issue(caOne)).certPem,
+        'tls.key': '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n',
+      }),
+      /private key cannot be read/,
+    ],
+    [
+      'an expired certificate',
+      async () =>
+        filesOf(
+          track(
+            await issue(caOne, {
+              notBefore: new Date(Date.now() - 48 * HOUR_MS),
+              notAfter: new Date(Date.now() - HOUR_MS),
+            }),
+          ),
+        ),
+      /certificate expired at/,
+    ],
   ])('refuses %s, keeps serving the previous certificate and logs why', async (_name, files, reason) => {
     const serving = await servedFingerprint();
     const refusalsBefore = linesWith(REFUSED).length;
@@ -107,7 +148,11 @@ describe('rotating the serving certificate through a kubelet-style Secret volume
     await volume.update(await files());
     const refusal = await waitFor(() => linesWith(REFUSED)[refusalsBefore], 'the refusal log line');
 
-    expect(refusal).toMatchObject({ level: 50, certFile: volume.path('tls.crt'), serving: { fingerprint256: serving } });
+    expect(refusal).toMatchObject({
+      level: 50,
+      certFile: volume.path('tls.crt'),
+      serving: { fingerprint256: serving },
+    });
     expect(refusal.problem).toMatch(reason);
     expect(await reloads('rejected')).toBe(rejectedBefore + 1);
     const after = await sendReview(server.admissionUrl, { ca: trusted });
@@ -127,11 +172,20 @@ describe('rotating the serving certificate through a kubelet-style Secret volume
   it('keeps TLS 1.2 as the minimum after a reload (setSecureContext replaces every option)', async () => {
     expect(await reloads('success')).toBeGreaterThanOrEqual(2);
     const payload = review(replicaSetPod());
-    await expect(postJson(`${server.admissionUrl}/mutate/pods`, payload, trusted.join(''), { maxVersion: 'TLSv1.1', minVersion: 'TLSv1' })).rejects.toThrow(/alert protocol version/);
-    expect((await postJson(`${server.admissionUrl}/mutate/pods`, payload, trusted.join(''), { maxVersion: 'TLSv1.2' })).status).toBe(200);
+    await expect(
+      postJson(`${server.admissionUrl}/mutate/pods`, payload, trusted.join(''), {
+        maxVersion: 'TLSv1.1',
+        minVersion: 'TLSv1',
+        ciphers: 'DEFAULT:@SECLEVEL=0',
+      }),
+    ).rejects.toThrow(/alert protocol version/);
+    expect(
+      (await postJson(`${server.admissionUrl}/mutate/pods`, payload, trusted.join(''), { maxVersion: 'TLSv1.2' }))
+        .status,
+    ).toBe(200);
   });
 
-  it('exposes the served certificate\'s remaining lifetime and the reload counts on /metrics', async () => {
+  it("exposes the served certificate's remaining lifetime and the reload counts on /metrics", async () => {
     // After the refusals, the last good pair (the new CA's default one-day leaf) is the one served.
     const text = await (await fetch(`${server.opsUrl}/metrics`)).text();
     const expiry = Number(/^egress_guard_tls_certificate_expiry_seconds (\S+)$/m.exec(text)?.[1]);

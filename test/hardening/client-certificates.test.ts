@@ -25,14 +25,21 @@ describe('client certificates (CLIENT_CA_FILE)', () => {
   let trustedClientCa: CertificateAuthority;
 
   const send = (client?: IssuedCertificate): Promise<Outcome> =>
-    sendReview(server.admissionUrl, { ca: serverCa.certPem, ...(client ? { cert: client.certPem, key: client.keyPem } : {}) });
+    sendReview(server.admissionUrl, {
+      ca: serverCa.certPem,
+      ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
+    });
   // TLS 1.3 finishes the client's side of the handshake first: the refusal arrives as an alert or a reset.
-  const refusedBeforeHttp = (outcome: Outcome) => outcome.status === undefined && /^(ECONNRESET|ERR_SSL_\w+)$/.test(outcome.error ?? '');
+  const refusedBeforeHttp = (outcome: Outcome) =>
+    outcome.status === undefined && /^(ECONNRESET|ERR_SSL_\w+)$/.test(outcome.error ?? '');
 
   beforeAll(async () => {
     [serverCa, clientCa, otherCa] = await Promise.all([newCa('serving CA'), newCa('client CA'), newCa('other CA')]);
     const serving = await issue(serverCa);
-    [apiServer, stranger] = await Promise.all([issue(clientCa, { usage: 'client' }), issue(otherCa, { usage: 'client' })]);
+    [apiServer, stranger] = await Promise.all([
+      issue(clientCa, { usage: 'client' }),
+      issue(otherCa, { usage: 'client' }),
+    ]);
     tlsVolume = await SecretVolume.create({ 'tls.crt': serving.certPem, 'tls.key': serving.keyPem });
     // A separate volume, as a ConfigMap holding the CA would be: both directories are watched.
     caVolume = await SecretVolume.create({ 'ca.crt': clientCa.certPem });
@@ -89,8 +96,17 @@ describe('client certificates (CLIENT_CA_FILE)', () => {
   it('keeps the client CA it has when a broken CA file arrives', async () => {
     const trustedClient = await issue(trustedClientCa, { usage: 'client' });
     await caVolume.update({ 'ca.crt': 'not a certificate\n' });
-    const refusal = await waitFor(() => log.lines().find((line) => line.msg === 'refused the changed TLS files; still serving the previous certificate'), 'the refusal');
-    expect(refusal).toMatchObject({ problem: 'the client CA file holds no PEM certificate', clientCaFile: caVolume.path('ca.crt') });
+    const refusal = await waitFor(
+      () =>
+        log
+          .lines()
+          .find((line) => line.msg === 'refused the changed TLS files; still serving the previous certificate'),
+      'the refusal',
+    );
+    expect(refusal).toMatchObject({
+      problem: 'the client CA file holds no PEM certificate',
+      clientCaFile: caVolume.path('ca.crt'),
+    });
     expect(succeeded(await send(trustedClient))).toBe(true);
   });
 });

@@ -26,7 +26,10 @@ interface Spawned {
 }
 
 function spawnMain(env: Record<string, string>): Spawned {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', OPS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', OPS_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -39,7 +42,11 @@ function spawnMain(env: Record<string, string>): Spawned {
   );
   return {
     child,
-    lines: () => stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>),
+    lines: () =>
+      stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
     stderr: () => stderr,
     exited,
   };
@@ -64,7 +71,12 @@ describe('the production entry point (dist/src/main.js)', () => {
   beforeAll(async () => {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
     dir = await mkdtemp(join(tmpdir(), 'egress-guard-main-'));
-    const certs = await generateCertificates({ commonName: 'egress-guard', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], days: 1 });
+    const certs = await generateCertificates({
+      commonName: 'egress-guard',
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1'],
+      days: 1,
+    });
     ca = certs.caCertPem;
     await writeFile(join(dir, 'tls.crt'), certs.certPem);
     await writeFile(join(dir, 'tls.key'), certs.keyPem, { mode: 0o600 });
@@ -87,7 +99,12 @@ describe('the production entry point (dist/src/main.js)', () => {
   });
 
   it('exits 1 when the key belongs to another certificate, saying so', async () => {
-    const other = await generateCertificates({ commonName: 'other', dnsNames: ['localhost'], ipAddresses: [], days: 1 });
+    const other = await generateCertificates({
+      commonName: 'other',
+      dnsNames: ['localhost'],
+      ipAddresses: [],
+      days: 1,
+    });
     await writeFile(join(dir, 'other.key'), other.keyPem, { mode: 0o600 });
     const main = start({ TLS_CERT_FILE: join(dir, 'tls.crt'), TLS_KEY_FILE: join(dir, 'other.key') });
     expect((await main.exited).code).toBe(1);
@@ -96,12 +113,20 @@ describe('the production entry point (dist/src/main.js)', () => {
   });
 
   it('on SIGTERM under load: drains, finishes in-flight reviews, fails nothing it accepted, exits 0 after logging "stopped"', async () => {
-    const main = start({ TLS_CERT_FILE: join(dir, 'tls.crt'), TLS_KEY_FILE: join(dir, 'tls.key'), SHUTDOWN_DELAY_SECONDS: String(DELAY_SECONDS) });
+    const main = start({
+      TLS_CERT_FILE: join(dir, 'tls.crt'),
+      TLS_KEY_FILE: join(dir, 'tls.key'),
+      SHUTDOWN_DELAY_SECONDS: String(DELAY_SECONDS),
+    });
     const { child, exited, lines } = main;
     let running = true;
     void exited.then(() => (running = false));
 
-    const serving = await waitFor(() => lines().find((line) => line.msg?.toString().startsWith('egress-guard is serving')), 'the serving log line', 15_000);
+    const serving = await waitFor(
+      () => lines().find((line) => line.msg?.toString().startsWith('egress-guard is serving')),
+      'the serving log line',
+      15_000,
+    );
     const admissionUrl = serving.admission as string;
     const opsUrl = serving.ops as string;
     const admissionPort = Number(new URL(admissionUrl).port);
@@ -142,8 +167,15 @@ describe('the production entry point (dist/src/main.js)', () => {
 
     // Once readiness says no, start a review whose body arrives only after the listener has closed.
     await waitFor(() => probes.some((probe) => probe.at > sigterm && probe.status === 503), '/readyz to answer 503');
-    const listenerClosed = waitFor(() => refusesConnections(admissionPort), 'the admission listener to close', 10_000).then(() => Date.now());
-    const held = sendReview(admissionUrl, { ca, holdBody: { afterBytes: 200, until: listenerClosed.then(() => sleep(50)) } });
+    const listenerClosed = waitFor(
+      () => refusesConnections(admissionPort),
+      'the admission listener to close',
+      10_000,
+    ).then(() => Date.now());
+    const held = sendReview(admissionUrl, {
+      ca,
+      holdBody: { afterBytes: 200, until: listenerClosed.then(() => sleep(50)) },
+    });
 
     const exit = await exited;
     const [heldOutcome, closedAt] = await Promise.all([held, listenerClosed]);
@@ -159,7 +191,9 @@ describe('the production entry point (dist/src/main.js)', () => {
     expect(probes.filter((probe) => probe.at < sigterm).every((probe) => probe.status === 200)).toBe(true);
     expect(firstNotReady.at).toBeLessThan(sigterm + DELAY_SECONDS * 1000);
     expect(firstNotReady.at).toBeLessThan(closedAt);
-    expect(outcomes.filter((outcome) => outcome.started > firstNotReady.at && succeeded(outcome)).length).toBeGreaterThan(5);
+    expect(
+      outcomes.filter((outcome) => outcome.started > firstNotReady.at && succeeded(outcome)).length,
+    ).toBeGreaterThan(5);
     expect(outcomes.some((outcome) => outcome.reusedSocket && succeeded(outcome))).toBe(true);
 
     // The review in flight when the listener closed was answered.

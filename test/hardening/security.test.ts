@@ -19,9 +19,17 @@ describe('over the real HTTPS listener', () => {
   let server: RunningServer;
   let ca: string;
   beforeAll(async () => {
-    const certs = await generateCertificates({ commonName: 'egress-guard', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], days: 1 });
+    const certs = await generateCertificates({
+      commonName: 'egress-guard',
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1'],
+      days: 1,
+    });
     ca = certs.caCertPem;
-    server = await startServer({ config: loadConfig({ PORT: '0', OPS_PORT: '0', HOST: '127.0.0.1' }), logger: captureLog().logger }, { cert: certs.certPem, key: certs.keyPem });
+    server = await startServer(
+      { config: loadConfig({ PORT: '0', OPS_PORT: '0', HOST: '127.0.0.1' }), logger: captureLog().logger },
+      { cert: certs.certPem, key: certs.keyPem },
+    );
   });
   afterAll(() => server.close());
 
@@ -29,12 +37,21 @@ describe('over the real HTTPS listener', () => {
     ['TLS 1.3', 'TLSv1.3'],
     ['TLS 1.2', 'TLSv1.2'],
   ] as const)('speaks %s', async (_name, version) => {
-    const reply = await postJson(`${server.admissionUrl}/mutate/pods`, review(replicaSetPod()), ca, { minVersion: 'TLSv1.2', maxVersion: version });
+    const reply = await postJson(`${server.admissionUrl}/mutate/pods`, review(replicaSetPod()), ca, {
+      minVersion: 'TLSv1.2',
+      maxVersion: version,
+    });
     expect(reply.status).toBe(200);
   });
 
   it('refuses TLS 1.1 with a protocol-version alert', async () => {
-    await expect(postJson(`${server.admissionUrl}/mutate/pods`, review(replicaSetPod()), ca, { maxVersion: 'TLSv1.1', minVersion: 'TLSv1' })).rejects.toThrow(/alert protocol version/);
+    await expect(
+      postJson(`${server.admissionUrl}/mutate/pods`, review(replicaSetPod()), ca, {
+        maxVersion: 'TLSv1.1',
+        minVersion: 'TLSv1',
+        ciphers: 'DEFAULT:@SECLEVEL=0',
+      }),
+    ).rejects.toThrow(/alert protocol version/);
   });
 
   it('answers 431 to request headers over 16 KiB, and accepts 12 KiB', async () => {
@@ -61,7 +78,12 @@ describe('no object contents or stack traces in answers or logs', () => {
   function build() {
     const log = captureLog('debug');
     const config = loadConfig({});
-    const app = buildAdmissionApp({ webhooks: [...buildWebhooks(config), careless], logger: log.logger, metrics: createMetrics(), bodyLimitBytes: 64 * 1024 });
+    const app = buildAdmissionApp({
+      webhooks: [...buildWebhooks(config), careless],
+      logger: log.logger,
+      metrics: createMetrics(),
+      bodyLimitBytes: 64 * 1024,
+    });
     return { app, log };
   }
 
@@ -81,7 +103,10 @@ describe('no object contents or stack traces in answers or logs', () => {
   }
 
   function marked(body: ReturnType<typeof review>) {
-    return { ...body, request: { ...body.request, userInfo: { username: MARKER, groups: [MARKER] }, oldObject: { data: MARKER } } };
+    return {
+      ...body,
+      request: { ...body.request, userInfo: { username: MARKER, groups: [MARKER] }, oldObject: { data: MARKER } },
+    };
   }
 
   function markedServiceEntry() {
@@ -89,21 +114,59 @@ describe('no object contents or stack traces in answers or logs', () => {
     return {
       ...entry,
       metadata: { ...entry.metadata, labels: { owner: MARKER }, annotations: { note: MARKER } },
-      spec: { ...entry.spec, subjectAltNames: [MARKER], endpoints: [{ address: `${MARKER.toLowerCase()}.example.com`, labels: { zone: MARKER } }] },
+      spec: {
+        ...entry.spec,
+        subjectAltNames: [MARKER],
+        endpoints: [{ address: `${MARKER.toLowerCase()}.example.com`, labels: { zone: MARKER } }],
+      },
     };
   }
 
   it.each([
     ['a pod that gets patched', '/mutate/pods', () => marked(review(markedPod())), 200],
-    ['a pod whose annotation is broken YAML', '/mutate/pods', () => marked(review({ ...markedPod(), metadata: { ...markedPod().metadata, annotations: { 'proxy.istio.io/config': `tracing: [${MARKER}\nb: {` } } })), 200],
-    ['a ServiceEntry that is denied', '/validate/serviceentries', () => marked(serviceEntryReview(markedServiceEntry())), 200],
+    [
+      'a pod whose annotation is broken YAML',
+      '/mutate/pods',
+      () =>
+        marked(
+          review({
+            ...markedPod(),
+            metadata: {
+              ...markedPod().metadata,
+              annotations: { 'proxy.istio.io/config': `tracing: [${MARKER}\nb: {` },
+            },
+          }),
+        ),
+      200,
+    ],
+    [
+      'a ServiceEntry that is denied',
+      '/validate/serviceentries',
+      () => marked(serviceEntryReview(markedServiceEntry())),
+      200,
+    ],
     ['a review of the wrong kind', '/validate/serviceentries', () => marked(review(markedPod())), 200],
-    ['a review that is missing its uid', '/mutate/pods', () => ({ ...marked(review(markedPod())), request: { ...marked(review(markedPod())).request, uid: 7 } }), 400],
+    [
+      'a review that is missing its uid',
+      '/mutate/pods',
+      () => ({ ...marked(review(markedPod())), request: { ...marked(review(markedPod())).request, uid: 7 } }),
+      400,
+    ],
     ['a review a buggy webhook fails on', '/careless', () => marked(review(markedPod())), 500],
-    ['a review over the body limit', '/mutate/pods', () => marked(review({ ...markedPod(), padding: MARKER.repeat(10_000) })), 413],
+    [
+      'a review over the body limit',
+      '/mutate/pods',
+      () => marked(review({ ...markedPod(), padding: MARKER.repeat(10_000) })),
+      413,
+    ],
   ])('%s: the marker is in neither the answer nor the log', async (_name, url, body, status) => {
     const { app, log } = build();
-    const res = await app.inject({ method: 'POST', url, payload: JSON.stringify(body()), headers: { 'content-type': 'application/json' } });
+    const res = await app.inject({
+      method: 'POST',
+      url,
+      payload: JSON.stringify(body()),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.statusCode).toBe(status);
     expect(res.body).not.toContain(MARKER);
     expect(res.body).not.toMatch(STACK);
@@ -113,9 +176,14 @@ describe('no object contents or stack traces in answers or logs', () => {
     await app.close();
   });
 
-  it('keeps the buggy webhook\'s stack in the log, for whoever fixes it', async () => {
+  it("keeps the buggy webhook's stack in the log, for whoever fixes it", async () => {
     const { app, log } = build();
-    await app.inject({ method: 'POST', url: '/careless', payload: JSON.stringify(review(markedPod(), { uid: 'uid-careless' })), headers: { 'content-type': 'application/json' } });
+    await app.inject({
+      method: 'POST',
+      url: '/careless',
+      payload: JSON.stringify(review(markedPod(), { uid: 'uid-careless' })),
+      headers: { 'content-type': 'application/json' },
+    });
     const line = log.lines().find((entry) => entry.uid === 'uid-careless');
     expect(line).toMatchObject({ level: 50, err: { type: 'TypeError' } });
     expect(String((line!.err as { stack: string }).stack)).toMatch(/\n\s+at /);
@@ -124,7 +192,12 @@ describe('no object contents or stack traces in answers or logs', () => {
 
   it('does not quote the body of a request that is not valid JSON (V8 puts a snippet in the parser message)', async () => {
     const { app, log } = build();
-    const res = await app.inject({ method: 'POST', url: '/mutate/pods', payload: `{"request": {"object": ${MARKER}}}`, headers: { 'content-type': 'application/json' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/mutate/pods',
+      payload: `{"request": {"object": ${MARKER}}}`,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.statusCode).toBe(400);
     // V8 quotes ten characters either side of the error.
     expect(res.body + log.text()).not.toContain(MARKER.slice(0, 8));
@@ -143,8 +216,18 @@ describe('no object contents or stack traces in answers or logs', () => {
       },
     };
     const log = captureLog();
-    const app = buildAdmissionApp({ webhooks: [leaky], logger: log.logger, metrics: createMetrics(), bodyLimitBytes: 64 * 1024 });
-    const res = await app.inject({ method: 'POST', url: '/leaky', payload: JSON.stringify(review(markedPod())), headers: { 'content-type': 'application/json' } });
+    const app = buildAdmissionApp({
+      webhooks: [leaky],
+      logger: log.logger,
+      metrics: createMetrics(),
+      bodyLimitBytes: 64 * 1024,
+    });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/leaky',
+      payload: JSON.stringify(review(markedPod())),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.statusCode).toBe(500);
     expect(log.text()).not.toContain(MARKER);
     await app.close();
@@ -158,12 +241,20 @@ describe('no object contents or stack traces in answers or logs', () => {
 function patchWithoutProxyConfig(body: string): string {
   const patch = (JSON.parse(body) as { response?: { patch?: string } }).response?.patch;
   if (patch === undefined) return '';
-  const operations = JSON.parse(Buffer.from(patch, 'base64').toString('utf8')) as Array<{ path: string; value?: unknown }>;
-  const owners = operations.map((op) => (op.path.endsWith('/proxy.istio.io~1config') ? { ...op, value: '(owner text)' } : op));
+  const operations = JSON.parse(Buffer.from(patch, 'base64').toString('utf8')) as Array<{
+    path: string;
+    value?: unknown;
+  }>;
+  const owners = operations.map((op) =>
+    op.path.endsWith('/proxy.istio.io~1config') ? { ...op, value: '(owner text)' } : op,
+  );
   return JSON.stringify(owners, (key, value: unknown) => (key === 'proxy.istio.io/config' ? '(owner text)' : value));
 }
 
 function postWithHeader(baseUrl: string, ca: string, filler: string): Promise<HttpsReply> {
   // A fresh connection each: fastify's 431 destroys the socket without saying `Connection: close`.
-  return postJson(`${baseUrl}/mutate/pods`, review(replicaSetPod()), ca, { agent: false, headers: { 'x-filler': filler } });
+  return postJson(`${baseUrl}/mutate/pods`, review(replicaSetPod()), ca, {
+    agent: false,
+    headers: { 'x-filler': filler },
+  });
 }

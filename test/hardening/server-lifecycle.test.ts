@@ -15,7 +15,10 @@ describe('startServer', () => {
   it('keeps connections alive until drain(), then closes each after its next response', async () => {
     const ca = await newCa();
     const pair = await issue(ca);
-    const server = await startServer({ config: config(), logger: captureLog().logger }, { cert: pair.certPem, key: pair.keyPem });
+    const server = await startServer(
+      { config: config(), logger: captureLog().logger },
+      { cert: pair.certPem, key: pair.keyPem },
+    );
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const first = await sendReview(server.admissionUrl, { ca: ca.certPem, agent });
@@ -36,11 +39,19 @@ describe('startServer', () => {
 
   it('serves an expired certificate it starts with, logs an error and reports a negative lifetime', async () => {
     const ca = await newCa();
-    const expired = await issue(ca, { notBefore: new Date(Date.now() - 48 * HOUR_MS), notAfter: new Date(Date.now() - HOUR_MS) });
+    const expired = await issue(ca, {
+      notBefore: new Date(Date.now() - 48 * HOUR_MS),
+      notAfter: new Date(Date.now() - HOUR_MS),
+    });
     const log = captureLog();
-    const server = await startServer({ config: config(), logger: log.logger }, { cert: expired.certPem, key: expired.keyPem });
+    const server = await startServer(
+      { config: config(), logger: log.logger },
+      { cert: expired.certPem, key: expired.keyPem },
+    );
     try {
-      expect(log.lines().find((line) => line.msg === 'serving a TLS certificate the API server will refuse')).toMatchObject({
+      expect(
+        log.lines().find((line) => line.msg === 'serving a TLS certificate the API server will refuse'),
+      ).toMatchObject({
         level: 50,
         problem: `the certificate expired at ${expired.notAfter.toISOString()}`,
         fingerprint256: expired.fingerprint256,
@@ -56,6 +67,8 @@ describe('startServer', () => {
   it('refuses to start with a key that belongs to another certificate', async () => {
     const ca = await newCa();
     const [pair, other] = await Promise.all([issue(ca), issue(ca)]);
-    await expect(startServer({ config: config(), logger: captureLog().logger }, { cert: pair.certPem, key: other.keyPem })).rejects.toThrow(/private key does not belong to the certificate/);
+    await expect(
+      startServer({ config: config(), logger: captureLog().logger }, { cert: pair.certPem, key: other.keyPem }),
+    ).rejects.toThrow(/private key does not belong to the certificate/);
   });
 });

@@ -16,7 +16,12 @@ function build(env: Record<string, string> = {}, extra: Webhook[] = []) {
   const log = captureLog();
   const metrics = createMetrics();
   const config = loadConfig(env);
-  const app = buildAdmissionApp({ webhooks: [...buildWebhooks(config), ...extra], logger: log.logger, metrics, bodyLimitBytes: config.bodyLimitBytes });
+  const app = buildAdmissionApp({
+    webhooks: [...buildWebhooks(config), ...extra],
+    logger: log.logger,
+    metrics,
+    bodyLimitBytes: config.bodyLimitBytes,
+  });
   return { app, log, metrics };
 }
 
@@ -33,7 +38,8 @@ type PodLike = { metadata: { annotations: Record<string, string> } };
 
 /** Applies the answer's JSONPatch the way the API server does: validating every operation against the pod. */
 function applyAnswer(pod: object, response: { patch?: string }): PodLike {
-  return fastJsonPatch.applyPatch(structuredClone(pod), decodePatch(response), true, false).newDocument as unknown as PodLike;
+  return fastJsonPatch.applyPatch(structuredClone(pod), decodePatch(response), true, false)
+    .newDocument as unknown as PodLike;
 }
 
 describe('POST /mutate/pods', () => {
@@ -49,11 +55,17 @@ describe('POST /mutate/pods', () => {
     const res = await post(app, '/mutate/pods', review(pod, { uid: 'uid-rs-1' }));
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(body).toMatchObject({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'uid-rs-1', allowed: true, patchType: 'JSONPatch' } });
+    expect(body).toMatchObject({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: { uid: 'uid-rs-1', allowed: true, patchType: 'JSONPatch' },
+    });
     const mutated = applyAnswer(pod, body.response);
     const text = mutated.metadata.annotations[PROXY_CONFIG] as string;
     expect(text).toContain('"true"');
-    expect(parseYaml(text)).toEqual({ proxyMetadata: { ISTIO_META_DNS_CAPTURE: 'true', ISTIO_META_DNS_AUTO_ALLOCATE: 'true' } });
+    expect(parseYaml(text)).toEqual({
+      proxyMetadata: { ISTIO_META_DNS_CAPTURE: 'true', ISTIO_META_DNS_AUTO_ALLOCATE: 'true' },
+    });
     expect(mutated.metadata.annotations['kubectl.kubernetes.io/restartedAt']).toBe('2026-11-20T10:00:00Z');
   });
 
@@ -69,7 +81,9 @@ describe('POST /mutate/pods', () => {
     const pod = replicaSetPod();
     const res = await post(controllerApp, '/mutate/pods', review(pod));
     const mutated = applyAnswer(pod, res.json().response);
-    expect(parseYaml(mutated.metadata.annotations[PROXY_CONFIG]!)).toEqual({ proxyMetadata: { ISTIO_META_DNS_CAPTURE: 'true' } });
+    expect(parseYaml(mutated.metadata.annotations[PROXY_CONFIG]!)).toEqual({
+      proxyMetadata: { ISTIO_META_DNS_CAPTURE: 'true' },
+    });
     await controllerApp.close();
   });
 
@@ -86,8 +100,13 @@ describe('POST /mutate/pods', () => {
     const { app: fresh, log: freshLog, metrics } = build();
     const res = await post(fresh, '/mutate/pods', review(replicaSetPod(), { operation: 'UPDATE', uid: 'uid-upd' }));
     expect(res.json().response).toEqual({ uid: 'uid-upd', allowed: true });
-    expect(freshLog.lines().find((line) => line.uid === 'uid-upd')).toMatchObject({ decision: 'skipped', reason: 'operation' });
-    expect(await metricValue(metrics, 'egress_guard_admission_reviews_total', { decision: 'skipped', reason: 'operation' })).toBe(1);
+    expect(freshLog.lines().find((line) => line.uid === 'uid-upd')).toMatchObject({
+      decision: 'skipped',
+      reason: 'operation',
+    });
+    expect(
+      await metricValue(metrics, 'egress_guard_admission_reviews_total', { decision: 'skipped', reason: 'operation' }),
+    ).toBe(1);
     await fresh.close();
   });
 
@@ -107,7 +126,14 @@ describe('POST /mutate/pods', () => {
     await post(app, '/mutate/pods', review(pod, { uid: 'uid-log' }));
     const lines = log.lines().filter((line) => line.uid === 'uid-log');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ webhook: 'mutate-pods', kind: 'v1 Pod', namespace: 'shop', name: 'web-7d4b9c6f5-*', operation: 'CREATE', decision: 'patched' });
+    expect(lines[0]).toMatchObject({
+      webhook: 'mutate-pods',
+      kind: 'v1 Pod',
+      namespace: 'shop',
+      name: 'web-7d4b9c6f5-*',
+      operation: 'CREATE',
+      decision: 'patched',
+    });
     expect(typeof lines[0]!.durationMs).toBe('number');
     expect(log.text()).not.toContain('secret-ish-marker');
     expect(log.text()).not.toContain('registry.example.com');
@@ -122,15 +148,26 @@ describe('POST /validate/serviceentries', () => {
   });
   afterAll(() => app.close());
 
-  it.each(['v1', 'v1beta1', 'v1alpha3'])('denies a wildcard host with resolution DNS (%s) as Forbidden, 403', async (version) => {
-    const kind = { group: 'networking.istio.io', version, kind: 'ServiceEntry' };
-    const res = await post(app, '/validate/serviceentries', serviceEntryReview(ossServiceEntry('DNS'), { kind, uid: `uid-${version}` }));
-    expect(res.statusCode).toBe(200);
-    const response = res.json().response;
-    expect(response).toMatchObject({ uid: `uid-${version}`, allowed: false, status: { code: 403, reason: 'Forbidden' } });
-    expect(response.status.message).toContain('external/oss');
-    expect(response.status.message).toContain('spec.hosts[1]');
-  });
+  it.each(['v1', 'v1beta1', 'v1alpha3'])(
+    'denies a wildcard host with resolution DNS (%s) as Forbidden, 403',
+    async (version) => {
+      const kind = { group: 'networking.istio.io', version, kind: 'ServiceEntry' };
+      const res = await post(
+        app,
+        '/validate/serviceentries',
+        serviceEntryReview(ossServiceEntry('DNS'), { kind, uid: `uid-${version}` }),
+      );
+      expect(res.statusCode).toBe(200);
+      const response = res.json().response;
+      expect(response).toMatchObject({
+        uid: `uid-${version}`,
+        allowed: false,
+        status: { code: 403, reason: 'Forbidden' },
+      });
+      expect(response.status.message).toContain('external/oss');
+      expect(response.status.message).toContain('spec.hosts[1]');
+    },
+  );
 
   it('allows the same ServiceEntry with resolution NONE without warnings (nothing is auto-allocated)', async () => {
     const res = await post(app, '/validate/serviceentries', serviceEntryReview(ossServiceEntry('NONE')));
@@ -145,7 +182,10 @@ describe('POST /validate/serviceentries', () => {
     expect(response.warnings).toHaveLength(1);
     expect(response.warnings[0]).toContain('example.com');
     expect(response.warnings[0].length).toBeLessThan(120);
-    expect(log.lines().find((line) => line.uid === 'uid-warn')).toMatchObject({ decision: 'warned', rules: ['undeclared-ports'] });
+    expect(log.lines().find((line) => line.uid === 'uid-warn')).toMatchObject({
+      decision: 'warned',
+      rules: ['undeclared-ports'],
+    });
   });
 
   it('denies undeclared ports when UNDECLARED_PORTS_ACTION=deny', async () => {
@@ -157,7 +197,11 @@ describe('POST /validate/serviceentries', () => {
   });
 
   it('allows DELETE without looking at the object', async () => {
-    const res = await post(app, '/validate/serviceentries', serviceEntryReview(null, { operation: 'DELETE', uid: 'uid-del' }));
+    const res = await post(
+      app,
+      '/validate/serviceentries',
+      serviceEntryReview(null, { operation: 'DELETE', uid: 'uid-del' }),
+    );
     expect(res.json().response).toEqual({ uid: 'uid-del', allowed: true });
   });
 
@@ -175,13 +219,21 @@ describe('POST /validate/serviceentries', () => {
   });
 
   it('allows a kind it does not handle, warns about the misconfiguration and logs an error', async () => {
-    const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'shop' }, spec: {} };
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: 'shop' },
+      spec: {},
+    };
     const kind = { group: 'apps', version: 'v1', kind: 'Deployment' };
     const res = await post(app, '/validate/serviceentries', review(deployment, { kind, uid: 'uid-misrouted' }));
     const response = res.json().response;
     expect(response.allowed).toBe(true);
     expect(response.warnings[0]).toContain('apps/v1 Deployment');
-    expect(log.lines().find((line) => line.uid === 'uid-misrouted')).toMatchObject({ level: 50, decision: 'misrouted' });
+    expect(log.lines().find((line) => line.uid === 'uid-misrouted')).toMatchObject({
+      level: 50,
+      decision: 'misrouted',
+    });
   });
 });
 
@@ -197,10 +249,22 @@ describe('bad input', () => {
   it.each([
     ['a body that is not JSON', '{"apiVersion": ', /not valid JSON/],
     ['a JSON array', '[]', /not a JSON object/],
-    ['a review of the wrong apiVersion', JSON.stringify({ ...review({}), apiVersion: 'admission.k8s.io/v1beta1' }), /only admission.k8s.io\/v1/],
+    [
+      'a review of the wrong apiVersion',
+      JSON.stringify({ ...review({}), apiVersion: 'admission.k8s.io/v1beta1' }),
+      /only admission.k8s.io\/v1/,
+    ],
     ['a body that is not an AdmissionReview', JSON.stringify({ apiVersion: 'v1', kind: 'Pod' }), /kind is "Pod"/],
-    ['a review without request.uid', JSON.stringify({ ...review({}), request: { ...review({}).request, uid: undefined } }), /request.uid/],
-    ['a review without request', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }), /request is missing/],
+    [
+      'a review without request.uid',
+      JSON.stringify({ ...review({}), request: { ...review({}).request, uid: undefined } }),
+      /request.uid/,
+    ],
+    [
+      'a review without request',
+      JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }),
+      /request is missing/,
+    ],
   ])('answers %s with 400 and a JSON body that says what is wrong', async (_name, payload, message) => {
     const res = await post(app, '/validate/serviceentries', payload);
     expect(res.statusCode).toBe(400);
@@ -218,21 +282,27 @@ describe('bad input', () => {
     expect(res.json().error).toBe('PayloadTooLarge');
   });
 
-  it('accepts a realistic 5 MiB review (above fastify\'s 1 MiB default)', async () => {
+  it("accepts a realistic 5 MiB review (above fastify's 1 MiB default)", async () => {
     const pod = replicaSetPod({ annotations: { big: 'x'.repeat(5 * 1024 * 1024) } });
     const res = await post(app, '/mutate/pods', review(pod));
     expect(res.statusCode).toBe(200);
     expect(res.json().response.allowed).toBe(true);
   });
 
-  it.each(['text/plain', 'application/x-www-form-urlencoded', 'application/yaml'])('answers content type %s with 415', async (type) => {
-    const res = await post(app, '/mutate/pods', review(replicaSetPod()), type);
-    expect(res.statusCode).toBe(415);
-    expect(res.json().message).toBeTruthy();
-  });
+  it.each(['text/plain', 'application/x-www-form-urlencoded', 'application/yaml'])(
+    'answers content type %s with 415',
+    async (type) => {
+      const res = await post(app, '/mutate/pods', review(replicaSetPod()), type);
+      expect(res.statusCode).toBe(415);
+      expect(res.json().message).toBeTruthy();
+    },
+  );
 
   it('keeps __proto__ keys as data instead of rejecting a well-formed review', async () => {
-    const body = JSON.stringify(review(replicaSetPod(), { uid: 'uid-proto' })).replace('"labels":{', '"labels":{"__proto__":{"polluted":"yes"},');
+    const body = JSON.stringify(review(replicaSetPod(), { uid: 'uid-proto' })).replace(
+      '"labels":{',
+      '"labels":{"__proto__":{"polluted":"yes"},',
+    );
     const res = await post(app, '/mutate/pods', body);
     expect(res.statusCode).toBe(200);
     expect(res.json().response.uid).toBe('uid-proto');
@@ -255,7 +325,14 @@ describe('bad input', () => {
 
 describe('a bug in a webhook', () => {
   it('answers 500 without details, logs the error with the uid, and keeps serving', async () => {
-    const broken: Webhook = { name: 'broken', path: '/broken', handles: () => true, review: () => { throw new TypeError('boom at secret-place'); } };
+    const broken: Webhook = {
+      name: 'broken',
+      path: '/broken',
+      handles: () => true,
+      review: () => {
+        throw new TypeError('boom at secret-place');
+      },
+    };
     const { app, log } = build({}, [broken]);
     const res = await post(app, '/broken', review(replicaSetPod(), { uid: 'uid-bug' }));
     expect(res.statusCode).toBe(500);
@@ -275,12 +352,14 @@ describe('review metrics', () => {
     const { app, metrics } = build();
     for (let i = 0; i < 3; i++) await post(app, '/mutate/pods', review(replicaSetPod(), { uid: `uid-pod-${i}` }));
     await post(app, '/mutate/pods', review(replicaSetPod(), { operation: 'UPDATE', uid: 'uid-pod-update' }));
-    for (let i = 0; i < 2; i++) await post(app, '/validate/serviceentries', serviceEntryReview(ossServiceEntry('DNS'), { uid: `uid-dns-${i}` }));
+    for (let i = 0; i < 2; i++)
+      await post(app, '/validate/serviceentries', serviceEntryReview(ossServiceEntry('DNS'), { uid: `uid-dns-${i}` }));
     await post(app, '/validate/serviceentries', serviceEntryReview(ossServiceEntry('NONE'), { uid: 'uid-none' }));
     await post(app, '/validate/serviceentries', serviceEntryReview(tcpServiceEntry(), { uid: 'uid-tcp' }));
     const reviews = (webhook: string, decision: string, reason = '') =>
       metricValue(metrics, 'egress_guard_admission_reviews_total', { webhook, decision, reason });
-    const hits = (webhook: string, rule: string) => metricValue(metrics, 'egress_guard_rule_hits_total', { webhook, rule });
+    const hits = (webhook: string, rule: string) =>
+      metricValue(metrics, 'egress_guard_rule_hits_total', { webhook, rule });
     expect(await reviews('mutate-pods', 'patched')).toBe(3);
     expect(await reviews('mutate-pods', 'skipped', 'operation')).toBe(1);
     expect(await reviews('validate-serviceentries', 'denied')).toBe(2);

@@ -11,7 +11,12 @@ describe('the server on a real HTTPS listener', () => {
   let ca: string;
 
   beforeAll(async () => {
-    const certs = await generateCertificates({ commonName: 'egress-guard', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], days: 1 });
+    const certs = await generateCertificates({
+      commonName: 'egress-guard',
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1'],
+      days: 1,
+    });
     ca = certs.caCertPem;
     const config = loadConfig({ PORT: '0', OPS_PORT: '0', HOST: '127.0.0.1' });
     server = await startServer({ config, logger: captureLog().logger }, { cert: certs.certPem, key: certs.keyPem });
@@ -25,12 +30,25 @@ describe('the server on a real HTTPS listener', () => {
   });
 
   it('denies a wildcard DNS ServiceEntry over TLS', async () => {
-    const reply = await postJson(`${server.admissionUrl}/validate/serviceentries`, serviceEntryReview(ossServiceEntry('DNS')), ca);
-    expect(JSON.parse(reply.body).response).toMatchObject({ allowed: false, status: { code: 403, reason: 'Forbidden' } });
+    const reply = await postJson(
+      `${server.admissionUrl}/validate/serviceentries`,
+      serviceEntryReview(ossServiceEntry('DNS')),
+      ca,
+    );
+    expect(JSON.parse(reply.body).response).toMatchObject({
+      allowed: false,
+      status: { code: 403, reason: 'Forbidden' },
+    });
   });
 
   it('refuses clients that only speak TLS 1.1', async () => {
-    await expect(postJson(`${server.admissionUrl}/mutate/pods`, review(replicaSetPod()), ca, { maxVersion: 'TLSv1.1', minVersion: 'TLSv1' })).rejects.toThrow();
+    await expect(
+      postJson(`${server.admissionUrl}/mutate/pods`, review(replicaSetPod()), ca, {
+        maxVersion: 'TLSv1.1',
+        minVersion: 'TLSv1',
+        ciphers: 'DEFAULT:@SECLEVEL=0',
+      }),
+    ).rejects.toThrow();
   });
 
   it('serves /healthz, /readyz and Prometheus /metrics on the plain ops listener', async () => {
@@ -41,7 +59,9 @@ describe('the server on a real HTTPS listener', () => {
     const metrics = await fetch(`${server.opsUrl}/metrics`);
     expect(metrics.headers.get('content-type')).toContain('text/plain');
     const text = await metrics.text();
-    expect(text).toMatch(/egress_guard_admission_reviews_total\{webhook="mutate-pods",decision="patched",reason=""\} \d+/);
+    expect(text).toMatch(
+      /egress_guard_admission_reviews_total\{webhook="mutate-pods",decision="patched",reason=""\} \d+/,
+    );
     expect(text).toContain('egress_guard_admission_review_duration_seconds_bucket');
     expect(text).toContain('egress_guard_process_resident_memory_bytes');
   });

@@ -56,7 +56,12 @@ function build(mode: 'agent' | 'controller') {
     },
   });
   const config = loadConfig({ AUTO_ALLOCATE_MODE: mode });
-  const app = buildAdmissionApp({ webhooks: buildWebhooks(config), logger, metrics: createMetrics(), bodyLimitBytes: config.bodyLimitBytes });
+  const app = buildAdmissionApp({
+    webhooks: buildWebhooks(config),
+    logger,
+    metrics: createMetrics(),
+    bodyLimitBytes: config.bodyLimitBytes,
+  });
   return { app, errors };
 }
 
@@ -81,11 +86,13 @@ function wellFormed(body: string, uid: string): Answer {
   const response = parsed.response as Answer;
   expect(response.uid).toBe(uid);
   expect(typeof response.allowed).toBe('boolean');
-  for (const key of Object.keys(response)) expect(['uid', 'allowed', 'status', 'patch', 'patchType', 'warnings']).toContain(key);
+  for (const key of Object.keys(response))
+    expect(['uid', 'allowed', 'status', 'patch', 'patchType', 'warnings']).toContain(key);
   expect(response.patch === undefined).toBe(response.patchType === undefined);
   if (response.patchType !== undefined) expect(response.patchType).toBe('JSONPatch');
   if (response.patch !== undefined) expect(Array.isArray(decodePatch(response.patch))).toBe(true);
-  if (!response.allowed) expect(response.status).toMatchObject({ code: 403, reason: 'Forbidden', message: expect.any(String) });
+  if (!response.allowed)
+    expect(response.status).toMatchObject({ code: 403, reason: 'Forbidden', message: expect.any(String) });
   for (const warning of response.warnings ?? []) {
     expect(typeof warning).toBe('string');
     expect(warning.length).toBeGreaterThan(0);
@@ -109,62 +116,83 @@ function decodePatch(patch: string): Operation[] {
 
 /** As the API server does: every operation validated against the object. Throws if the patch does not apply. */
 function applyAnswer(object: unknown, answer: Answer): Record<string, unknown> {
-  return fastJsonPatch.applyPatch(structuredClone(object), decodePatch(answer.patch!), true, false).newDocument as Record<string, unknown>;
+  return fastJsonPatch.applyPatch(structuredClone(object), decodePatch(answer.patch!), true, false)
+    .newDocument as Record<string, unknown>;
 }
 
 /** The checks of codec.ts, restated: what the API server always sends. */
 function isEnvelope(body: unknown): body is { request: { uid: string; object?: unknown } } {
-  const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-  if (!isObject(body) || body.kind !== 'AdmissionReview' || body.apiVersion !== 'admission.k8s.io/v1' || !isObject(body.request)) return false;
+  const isObject = (value: unknown): value is Record<string, unknown> =>
+    typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (
+    !isObject(body) ||
+    body.kind !== 'AdmissionReview' ||
+    body.apiVersion !== 'admission.k8s.io/v1' ||
+    !isObject(body.request)
+  )
+    return false;
   return typeof body.request.uid === 'string' && body.request.uid !== '' && typeof body.request.operation === 'string';
 }
 
-const record = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
-const withoutMetadata = (config: Record<string, unknown>) => Object.fromEntries(Object.entries(config).filter(([key]) => key !== 'proxyMetadata'));
+const record = (value: unknown): Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+const withoutMetadata = (config: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(config).filter(([key]) => key !== 'proxyMetadata'));
 
 describe('AdmissionReviews through the HTTP layer (properties)', () => {
   it(
     'pods: answered for the same uid; a patch touches only the proxy config, applies, parses, keeps every key, and is final',
     async () => {
       await fc.assert(
-        fc.asyncProperty(pod, fc.constantFrom('agent' as const, 'controller' as const), async ({ pod: object, proxyConfig }, mode) => {
-          const { app, errors } = apps[mode];
-          const uid = nextUid();
-          const res = await post(app, '/mutate/pods', JSON.stringify(review(object, { uid })));
-          expect({ status: res.statusCode, errors }).toEqual({ status: 200, errors: [] });
-          const answer = wellFormed(res.body, uid);
-          expect(answer.allowed).toBe(true);
-          for (const warning of answer.warnings ?? []) expect(warning.length).toBeLessThanOrEqual(MAX_POD_WARNING);
-          if (answer.patch === undefined) return;
+        fc.asyncProperty(
+          pod,
+          fc.constantFrom('agent' as const, 'controller' as const),
+          async ({ pod: object, proxyConfig }, mode) => {
+            const { app, errors } = apps[mode];
+            const uid = nextUid();
+            const res = await post(app, '/mutate/pods', JSON.stringify(review(object, { uid })));
+            expect({ status: res.statusCode, errors }).toEqual({ status: 200, errors: [] });
+            const answer = wellFormed(res.body, uid);
+            expect(answer.allowed).toBe(true);
+            for (const warning of answer.warnings ?? []) expect(warning.length).toBeLessThanOrEqual(MAX_POD_WARNING);
+            if (answer.patch === undefined) return;
 
-          const [operation, ...more] = decodePatch(answer.patch);
-          expect(more).toEqual([]);
-          const metadata = record(object.metadata);
-          const where = !('metadata' in object) || object.metadata === null ? '/metadata' : metadata.annotations == null ? '/metadata/annotations' : '/metadata/annotations/proxy.istio.io~1config';
-          expect(operation).toMatchObject({ op: 'add', path: where });
+            const [operation, ...more] = decodePatch(answer.patch);
+            expect(more).toEqual([]);
+            const metadata = record(object.metadata);
+            const where =
+              !('metadata' in object) || object.metadata === null
+                ? '/metadata'
+                : metadata.annotations == null
+                  ? '/metadata/annotations'
+                  : '/metadata/annotations/proxy.istio.io~1config';
+            expect(operation).toMatchObject({ op: 'add', path: where });
 
-          const patched = applyAnswer(object, answer);
-          const text = record(record(patched.metadata).annotations)[PROXY_CONFIG];
-          if (typeof text !== 'string') throw new Error(`the patched pod has no ${PROXY_CONFIG} string`);
-          const after = record(parseYaml(text));
-          if (proxyConfig?.format.startsWith('json') === true && proxyConfig.format !== 'json-after-comment') JSON.parse(text);
-          const before = proxyConfig ? record(parseYaml(proxyConfig.text)) : {};
-          expect(withoutMetadata(after)).toEqual(withoutMetadata(before));
-          const metadataBefore = record(before.proxyMetadata);
-          const metadataAfter = record(after.proxyMetadata);
-          for (const key of Object.keys(metadataBefore)) expect(metadataAfter[key]).toEqual(metadataBefore[key]);
-          for (const key of Object.keys(metadataAfter)) {
-            if (!Object.hasOwn(metadataBefore, key)) {
-              expect(OUR_KEYS).toContain(key);
-              expect(metadataAfter[key]).toBe('true');
+            const patched = applyAnswer(object, answer);
+            const text = record(record(patched.metadata).annotations)[PROXY_CONFIG];
+            if (typeof text !== 'string') throw new Error(`the patched pod has no ${PROXY_CONFIG} string`);
+            const after = record(parseYaml(text));
+            if (proxyConfig?.format.startsWith('json') === true && proxyConfig.format !== 'json-after-comment')
+              JSON.parse(text);
+            const before = proxyConfig ? record(parseYaml(proxyConfig.text)) : {};
+            expect(withoutMetadata(after)).toEqual(withoutMetadata(before));
+            const metadataBefore = record(before.proxyMetadata);
+            const metadataAfter = record(after.proxyMetadata);
+            for (const key of Object.keys(metadataBefore)) expect(metadataAfter[key]).toEqual(metadataBefore[key]);
+            for (const key of Object.keys(metadataAfter)) {
+              if (!Object.hasOwn(metadataBefore, key)) {
+                expect(OUR_KEYS).toContain(key);
+                expect(metadataAfter[key]).toBe('true');
+              }
             }
-          }
-          for (const key of mode === 'agent' ? OUR_KEYS : OUR_KEYS.slice(0, 1)) expect(typeof metadataAfter[key]).toBe('string');
+            for (const key of mode === 'agent' ? OUR_KEYS : OUR_KEYS.slice(0, 1))
+              expect(typeof metadataAfter[key]).toBe('string');
 
-          const again = await post(app, '/mutate/pods', JSON.stringify(review(patched, { uid: `${uid}-again` })));
-          expect(again.statusCode).toBe(200);
-          expect(wellFormed(again.body, `${uid}-again`).patch).toBeUndefined();
-        }),
+            const again = await post(app, '/mutate/pods', JSON.stringify(review(patched, { uid: `${uid}-again` })));
+            expect(again.statusCode).toBe(200);
+            expect(wellFormed(again.body, `${uid}-again`).patch).toBeUndefined();
+          },
+        ),
         runs(1200),
       );
     },
@@ -190,7 +218,11 @@ describe('AdmissionReviews through the HTTP layer (properties)', () => {
       await fc.assert(
         fc.asyncProperty(serviceEntry, serviceEntryKind, operation, async (entry, kind, op) => {
           const uid = nextUid();
-          const res = await post(app, '/validate/serviceentries', JSON.stringify(serviceEntryReview(entry, { uid, kind, operation: op })));
+          const res = await post(
+            app,
+            '/validate/serviceentries',
+            JSON.stringify(serviceEntryReview(entry, { uid, kind, operation: op })),
+          );
           expect({ status: res.statusCode, errors }).toEqual({ status: 200, errors: [] });
           const answer = wellFormed(res.body, uid);
           expect(answer.patch).toBeUndefined();
@@ -208,25 +240,31 @@ describe('AdmissionReviews through the HTTP layer (properties)', () => {
     async () => {
       const { app, errors } = apps.agent;
       await fc.assert(
-        fc.asyncProperty(anyReview, fc.array(edit, { maxLength: 3 }), wire, fc.boolean(), async ({ url, body }, edits, how, crossed) => {
-          const payload = toWire(applyEdits(body, edits), how);
-          // Sometimes to the other webhook: a misrouted review is answered too.
-          const target = crossed ? (url === '/mutate/pods' ? '/validate/serviceentries' : '/mutate/pods') : url;
-          const res = await post(app, target, payload);
-          let sent: unknown;
-          try {
-            sent = JSON.parse(payload.toString('utf8'));
-          } catch {
-            sent = undefined;
-          }
-          if (!isEnvelope(sent)) {
-            clientError(res.statusCode, res.body);
-            return;
-          }
-          expect({ status: res.statusCode, errors }).toEqual({ status: 200, errors: [] });
-          const answer = wellFormed(res.body, sent.request.uid);
-          if (answer.patch !== undefined) applyAnswer(sent.request.object, answer);
-        }),
+        fc.asyncProperty(
+          anyReview,
+          fc.array(edit, { maxLength: 3 }),
+          wire,
+          fc.boolean(),
+          async ({ url, body }, edits, how, crossed) => {
+            const payload = toWire(applyEdits(body, edits), how);
+            // Sometimes to the other webhook: a misrouted review is answered too.
+            const target = crossed ? (url === '/mutate/pods' ? '/validate/serviceentries' : '/mutate/pods') : url;
+            const res = await post(app, target, payload);
+            let sent: unknown;
+            try {
+              sent = JSON.parse(payload.toString('utf8'));
+            } catch {
+              sent = undefined;
+            }
+            if (!isEnvelope(sent)) {
+              clientError(res.statusCode, res.body);
+              return;
+            }
+            expect({ status: res.statusCode, errors }).toEqual({ status: 200, errors: [] });
+            const answer = wellFormed(res.body, sent.request.uid);
+            if (answer.patch !== undefined) applyAnswer(sent.request.object, answer);
+          },
+        ),
         runs(2000),
       );
     },

@@ -7,14 +7,29 @@ import { replicaSetPod, review, serviceEntryReview } from '../fixtures/reviews.j
 export const PROXY_CONFIG = 'proxy.istio.io/config';
 export const OUR_KEYS = ['ISTIO_META_DNS_CAPTURE', 'ISTIO_META_DNS_AUTO_ALLOCATE'] as const;
 
-const text = fc.oneof({ weight: 3, arbitrary: fc.string({ maxLength: 12 }) }, fc.string({ unit: 'grapheme', maxLength: 8 }), fc.string({ unit: 'binary', maxLength: 8 }));
+const text = fc.oneof(
+  { weight: 3, arbitrary: fc.string({ maxLength: 12 }) },
+  fc.string({ unit: 'grapheme', maxLength: 8 }),
+  fc.string({ unit: 'binary', maxLength: 8 }),
+);
 const smallJson = fc.jsonValue({ maxDepth: 2, depthSize: 'xsmall' });
 
 // ---------------------------------------------------------------------------------------------------------------
 // proxy.istio.io/config texts
 
 const metadataKey = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom(...OUR_KEYS, 'ISTIO_META_OTHER', 'ISTIO_META_DNS_CAPTURE ', 'istio_meta_dns_capture', 'GOMAXPROCS', '__proto__', 'constructor') },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      ...OUR_KEYS,
+      'ISTIO_META_OTHER',
+      'ISTIO_META_DNS_CAPTURE ',
+      'istio_meta_dns_capture',
+      'GOMAXPROCS',
+      '__proto__',
+      'constructor',
+    ),
+  },
   text,
 );
 // proxyMetadata is map<string,string>: mostly strings, sometimes what people write by mistake.
@@ -24,22 +39,41 @@ const metadataValue = fc.oneof(
   fc.integer(),
   fc.constant(null),
 );
-const otherField = fc.tuple(
-  fc.oneof(fc.constantFrom('holdApplicationUntilProxyStarts', 'concurrency', 'tracing', 'drainDuration', 'proxyStatsMatcher', 'ProxyMetadata', 'proxymetadata', '__proto__'), text),
-  fc.oneof(smallJson, fc.constant({ sampling: 12.5, custom_tags: { team: { literal: { value: 'payments' } } } })),
-).filter(([key]) => key !== 'proxyMetadata');
+const otherField = fc
+  .tuple(
+    fc.oneof(
+      fc.constantFrom(
+        'holdApplicationUntilProxyStarts',
+        'concurrency',
+        'tracing',
+        'drainDuration',
+        'proxyStatsMatcher',
+        'ProxyMetadata',
+        'proxymetadata',
+        '__proto__',
+      ),
+      text,
+    ),
+    fc.oneof(smallJson, fc.constant({ sampling: 12.5, custom_tags: { team: { literal: { value: 'payments' } } } })),
+  )
+  .filter(([key]) => key !== 'proxyMetadata');
 
 export const proxyConfigObject = fc
   .record({
     others: fc.uniqueArray(otherField, { selector: ([key]) => key, maxLength: 4 }),
-    metadata: fc.option(fc.uniqueArray(fc.tuple(metadataKey, metadataValue), { selector: ([key]) => key, maxLength: 5 }), { freq: 4 }),
+    metadata: fc.option(
+      fc.uniqueArray(fc.tuple(metadataKey, metadataValue), { selector: ([key]) => key, maxLength: 5 }),
+      { freq: 4 },
+    ),
   })
   .map(({ others, metadata }) => {
     const config: Record<string, unknown> = {};
-    for (const [key, value] of others) Object.defineProperty(config, key, { value, enumerable: true, writable: true, configurable: true });
+    for (const [key, value] of others)
+      Object.defineProperty(config, key, { value, enumerable: true, writable: true, configurable: true });
     if (metadata !== null) {
       const map: Record<string, unknown> = {};
-      for (const [key, value] of metadata) Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
+      for (const [key, value] of metadata)
+        Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
       config.proxyMetadata = map;
     }
     return config;
@@ -60,10 +94,18 @@ const yamlStyle = fc.record({
 
 /** The annotation text for `config`, as JSON or as YAML with comments, and how to read it back. */
 export const proxyConfigText = fc
-  .record({ config: proxyConfigObject, format: fc.constantFrom<ConfigFormat>('json', 'json-indented', 'json-after-comment', 'yaml', 'yaml'), style: yamlStyle })
+  .record({
+    config: proxyConfigObject,
+    format: fc.constantFrom<ConfigFormat>('json', 'json-indented', 'json-after-comment', 'yaml', 'yaml'),
+    style: yamlStyle,
+  })
   .map(({ config, format, style }) => ({ config, format, indent: style.indent, text: render(config, format, style) }));
 
-function render(config: Record<string, unknown>, format: ConfigFormat, style: typeof yamlStyle extends fc.Arbitrary<infer T> ? T : never): string {
+function render(
+  config: Record<string, unknown>,
+  format: ConfigFormat,
+  style: typeof yamlStyle extends fc.Arbitrary<infer T> ? T : never,
+): string {
   switch (format) {
     case 'json':
       return JSON.stringify(config);
@@ -102,14 +144,24 @@ function render(config: Record<string, unknown>, format: ConfigFormat, style: ty
 // The labels that make the webhook skip a pod come up now and then; most pods are mutated.
 const labelKey = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom('app', 'version', 'team', '__proto__') },
-  { weight: 1, arbitrary: fc.constantFrom('sidecar.istio.io/inject', 'egress-guard.io/dns-capture', 'istio.io/dataplane-mode') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('sidecar.istio.io/inject', 'egress-guard.io/dns-capture', 'istio.io/dataplane-mode'),
+  },
   { weight: 3, arbitrary: text },
 );
-const labelValue = fc.oneof({ weight: 2, arbitrary: fc.constantFrom('true', 'false', 'disabled', 'Disabled', 'enabled', 'ambient', 'none', '', 'y') }, text);
+const labelValue = fc.oneof(
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom('true', 'false', 'disabled', 'Disabled', 'enabled', 'ambient', 'none', '', 'y'),
+  },
+  text,
+);
 const stringMap = (keys: fc.Arbitrary<string>, values: fc.Arbitrary<string>) =>
   fc.uniqueArray(fc.tuple(keys, values), { selector: ([key]) => key, maxLength: 4 }).map((entries) => {
     const map: Record<string, string> = {};
-    for (const [key, value] of entries) Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
+    for (const [key, value] of entries)
+      Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
     return map;
   });
 
@@ -123,7 +175,20 @@ export const pod: fc.Arbitrary<GeneratedPod> = fc
   .record({
     labels: fc.option(stringMap(labelKey, labelValue), { freq: 5 }),
     annotations: fc.constantFrom('absent', 'null', 'map', 'map', 'map', 'map', 'map', 'map'),
-    otherAnnotations: stringMap(fc.oneof({ weight: 1, arbitrary: fc.constantFrom('sidecar.istio.io/inject', 'kubectl.kubernetes.io/restartedAt', 'proxy.istio.io/overrides') }, { weight: 3, arbitrary: text }), labelValue),
+    otherAnnotations: stringMap(
+      fc.oneof(
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom(
+            'sidecar.istio.io/inject',
+            'kubectl.kubernetes.io/restartedAt',
+            'proxy.istio.io/overrides',
+          ),
+        },
+        { weight: 3, arbitrary: text },
+      ),
+      labelValue,
+    ),
     proxyConfig: fc.option(proxyConfigText, { freq: 6, nil: undefined }),
     hostNetwork: fc.oneof({ weight: 12, arbitrary: fc.constant(undefined) }, fc.boolean()),
     extraTopLevel: fc.dictionary(fc.string({ maxLength: 6 }), smallJson, { maxKeys: 2 }),
@@ -131,7 +196,10 @@ export const pod: fc.Arbitrary<GeneratedPod> = fc
     name: fc.option(fc.constantFrom('web-0', 'batch-x'), { nil: undefined }),
   })
   .map((parts) => {
-    const base = replicaSetPod({ annotations: null }) as Record<string, unknown> & { metadata: Record<string, unknown>; spec: Record<string, unknown> };
+    const base = replicaSetPod({ annotations: null }) as Record<string, unknown> & {
+      metadata: Record<string, unknown>;
+      spec: Record<string, unknown>;
+    };
     const metadata: Record<string, unknown> = { ...base.metadata };
     if (parts.labels !== null) metadata.labels = parts.labels;
     else delete metadata.labels;
@@ -144,8 +212,16 @@ export const pod: fc.Arbitrary<GeneratedPod> = fc
     }
     const spec: Record<string, unknown> = { ...parts.extraSpec, ...base.spec };
     if (parts.hostNetwork !== undefined) spec.hostNetwork = parts.hostNetwork;
-    const generated: Record<string, unknown> = { ...parts.extraTopLevel, apiVersion: 'v1', kind: 'Pod', metadata, spec };
-    return parts.annotations === 'map' && parts.proxyConfig ? { pod: generated, proxyConfig: parts.proxyConfig } : { pod: generated };
+    const generated: Record<string, unknown> = {
+      ...parts.extraTopLevel,
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata,
+      spec,
+    };
+    return parts.annotations === 'map' && parts.proxyConfig
+      ? { pod: generated, proxyConfig: parts.proxyConfig }
+      : { pod: generated };
   });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -154,12 +230,29 @@ export const pod: fc.Arbitrary<GeneratedPod> = fc
 const hostname = fc.oneof(
   { weight: 3, arbitrary: fc.domain() },
   fc.domain().map((domain) => `*.${domain}`),
-  fc.constantFrom('*', '*.', '.', '', 'localhost', 'svc.cluster.local', 'a..b', '*.*.example.com', 'EXAMPLE.com', '10.0.0.1', '::1', 'example.com.'),
+  fc.constantFrom(
+    '*',
+    '*.',
+    '.',
+    '',
+    'localhost',
+    'svc.cluster.local',
+    'a..b',
+    '*.*.example.com',
+    'EXAMPLE.com',
+    '10.0.0.1',
+    '::1',
+    'example.com.',
+  ),
   text,
 );
 const port = fc.record(
   {
-    number: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(80, 443, 8080, 9443, 3306) }, fc.integer({ min: -1, max: 70_000 }), fc.constantFrom('443', ' 80 ', 'http')),
+    number: fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom(80, 443, 8080, 9443, 3306) },
+      fc.integer({ min: -1, max: 70_000 }),
+      fc.constantFrom('443', ' 80 ', 'http'),
+    ),
     name: fc.oneof(fc.constantFrom('http', 'https', 'tcp', 'tls', 'grpc'), text),
     protocol: fc.oneof(fc.constantFrom('HTTP', 'HTTPS', 'TLS', 'TCP', 'GRPC', 'HTTP2', 'MONGO', 'http', 'tls'), text),
     targetPort: fc.oneof(fc.integer({ min: 0, max: 70_000 }), fc.constantFrom(443, 80)),
@@ -172,7 +265,10 @@ export const serviceEntry = fc
     {
       hosts: fc.oneof({ weight: 5, arbitrary: fc.array(hostname, { maxLength: 4 }) }, hostname, smallJson),
       ports: fc.oneof({ weight: 5, arbitrary: fc.array(port, { maxLength: 4 }) }, smallJson),
-      resolution: fc.oneof({ weight: 4, arbitrary: fc.constantFrom('NONE', 'STATIC', 'DNS', 'DNS_ROUND_ROBIN', 'dns', 'DYNAMIC_DNS') }, smallJson),
+      resolution: fc.oneof(
+        { weight: 4, arbitrary: fc.constantFrom('NONE', 'STATIC', 'DNS', 'DNS_ROUND_ROBIN', 'dns', 'DYNAMIC_DNS') },
+        smallJson,
+      ),
       location: fc.constantFrom('MESH_EXTERNAL', 'MESH_INTERNAL', 'elsewhere'),
       addresses: fc.array(fc.oneof(fc.ipV4(), fc.constantFrom('240.240.0.1/32', 'not-an-ip')), { maxLength: 2 }),
       exportTo: fc.array(fc.constantFrom('.', '*', 'shop', '~'), { maxLength: 2 }),
@@ -182,19 +278,25 @@ export const serviceEntry = fc
     { requiredKeys: ['hosts', 'resolution'] },
   )
   .chain((spec) =>
-    fc.record({
-      name: fc.oneof(fc.constantFrom('oss', 'external-api'), text),
-      namespace: fc.oneof(fc.constantFrom('external', 'shop'), text),
-      withExpectedPorts: fc.boolean(),
-    }).map(({ name, namespace, withExpectedPorts }) => {
-      const { expectedPorts, ...rest } = spec;
-      return {
-        apiVersion: 'networking.istio.io/v1',
-        kind: 'ServiceEntry',
-        metadata: { name, namespace, ...(withExpectedPorts ? { annotations: { 'egress-guard.io/expected-ports': expectedPorts } } : {}) },
-        spec: rest,
-      };
-    }),
+    fc
+      .record({
+        name: fc.oneof(fc.constantFrom('oss', 'external-api'), text),
+        namespace: fc.oneof(fc.constantFrom('external', 'shop'), text),
+        withExpectedPorts: fc.boolean(),
+      })
+      .map(({ name, namespace, withExpectedPorts }) => {
+        const { expectedPorts, ...rest } = spec;
+        return {
+          apiVersion: 'networking.istio.io/v1',
+          kind: 'ServiceEntry',
+          metadata: {
+            name,
+            namespace,
+            ...(withExpectedPorts ? { annotations: { 'egress-guard.io/expected-ports': expectedPorts } } : {}),
+          },
+          spec: rest,
+        };
+      }),
   );
 
 export const serviceEntryKind = fc.record({
@@ -203,7 +305,10 @@ export const serviceEntryKind = fc.record({
   kind: fc.constant('ServiceEntry'),
 });
 
-export const operation = fc.oneof({ weight: 6, arbitrary: fc.constantFrom('CREATE', 'UPDATE') }, fc.constantFrom('DELETE', 'CONNECT', 'create', ''));
+export const operation = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom('CREATE', 'UPDATE') },
+  fc.constantFrom('DELETE', 'CONNECT', 'create', ''),
+);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Damaged reviews
@@ -211,19 +316,33 @@ export const operation = fc.oneof({ weight: 6, arbitrary: fc.constantFrom('CREAT
 /** Where a review goes and the review itself, well-formed to start with. */
 export const anyReview = fc.oneof(
   pod.map(({ pod: object }) => ({ url: '/mutate/pods', body: review(object) as unknown })),
-  fc.tuple(serviceEntry, serviceEntryKind, operation).map(([object, kind, op]) => ({ url: '/validate/serviceentries', body: serviceEntryReview(object, { kind, operation: op }) as unknown })),
+  fc.tuple(serviceEntry, serviceEntryKind, operation).map(([object, kind, op]) => ({
+    url: '/validate/serviceentries',
+    body: serviceEntryReview(object, { kind, operation: op }) as unknown,
+  })),
 );
 
 export type Edit =
   | { kind: 'remove'; pick: number }
   | { kind: 'replace'; pick: number; value: unknown }
-  | { kind: 'envelope'; field: 'uid' | 'kind' | 'apiVersion' | 'operation' | 'request' | 'object' | 'requestKind'; value: unknown };
+  | {
+      kind: 'envelope';
+      field: 'uid' | 'kind' | 'apiVersion' | 'operation' | 'request' | 'object' | 'requestKind';
+      value: unknown;
+    };
 
-const wrongType = fc.oneof(smallJson, fc.constantFrom(null, 0, '', [], {}, true, 'AdmissionReview', 'CREATE', '00000000-0000-0000-0000-000000000000'));
+const wrongType = fc.oneof(
+  smallJson,
+  fc.constantFrom(null, 0, '', [], {}, true, 'AdmissionReview', 'CREATE', '00000000-0000-0000-0000-000000000000'),
+);
 export const edit: fc.Arbitrary<Edit> = fc.oneof(
   fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }),
   fc.record({ kind: fc.constant('replace' as const), pick: fc.nat(), value: wrongType }),
-  fc.record({ kind: fc.constant('envelope' as const), field: fc.constantFrom('uid', 'kind', 'apiVersion', 'operation', 'request', 'object', 'requestKind'), value: wrongType }),
+  fc.record({
+    kind: fc.constant('envelope' as const),
+    field: fc.constantFrom('uid', 'kind', 'apiVersion', 'operation', 'request', 'object', 'requestKind'),
+    value: wrongType,
+  }),
 );
 
 /** What finally goes on the wire: the edited review as JSON, cut short, with bytes changed, or bytes alone. */
@@ -236,7 +355,11 @@ export type Wire =
 export const wire: fc.Arbitrary<Wire> = fc.oneof(
   { weight: 6, arbitrary: fc.constant({ kind: 'json' as const }) },
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('splice' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 4 }) }),
+  fc.record({
+    kind: fc.constant('splice' as const),
+    at: fc.nat(),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 4 }),
+  }),
   fc.record({ kind: fc.constant('bytes' as const), bytes: fc.uint8Array({ maxLength: 64 }) }),
 );
 
@@ -251,7 +374,8 @@ export function applyEdits(body: unknown, edits: readonly Edit[]): unknown {
     const paths = allPaths(document);
     if (paths.length === 0) continue;
     const path = paths[change.pick % paths.length]!;
-    document = change.kind === 'remove' ? removeAt(document, path) : replaceAt(document, path, structuredClone(change.value));
+    document =
+      change.kind === 'remove' ? removeAt(document, path) : replaceAt(document, path, structuredClone(change.value));
   }
   return document;
 }
@@ -277,7 +401,10 @@ type Path = Array<string | number>;
 function allPaths(value: unknown, prefix: Path = []): Path[] {
   if (typeof value !== 'object' || value === null) return [];
   const keys: Array<string | number> = Array.isArray(value) ? value.map((_, index) => index) : Object.keys(value);
-  return keys.flatMap((key) => [[...prefix, key], ...allPaths((value as Record<string | number, unknown>)[key], [...prefix, key])]);
+  return keys.flatMap((key) => [
+    [...prefix, key],
+    ...allPaths((value as Record<string | number, unknown>)[key], [...prefix, key]),
+  ]);
 }
 
 function parentOf(document: unknown, path: Path): Record<string | number, unknown> | unknown[] | undefined {
@@ -296,7 +423,13 @@ function removeAt(document: unknown, path: Path): unknown {
 
 function replaceAt(document: unknown, path: Path, value: unknown): unknown {
   const parent = parentOf(document, path);
-  if (parent) Object.defineProperty(parent, path[path.length - 1]!, { value, enumerable: true, writable: true, configurable: true });
+  if (parent)
+    Object.defineProperty(parent, path[path.length - 1]!, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   return document;
 }
 

@@ -1,7 +1,14 @@
 // An in-memory stand-in for the API server's list and watch of custom resources, for the watcher's unit tests
 // (and anyone else's). Objects get increasing resourceVersions; open watches receive events as objects change;
 // the test can take the server down, expire watches (410), drop a CRD (404) or make the next calls fail.
-import { KubeApiError, type KubeApi, type ListPage, type Resource, type WatchCallbacks, type WatchHandle } from '../../src/cluster/kube-api.js';
+import {
+  KubeApiError,
+  type KubeApi,
+  type ListPage,
+  type Resource,
+  type WatchCallbacks,
+  type WatchHandle,
+} from '../../src/cluster/kube-api.js';
 
 type Json = Record<string, unknown>;
 
@@ -90,14 +97,18 @@ export class FakeKubeApi implements KubeApi {
   expire(plural: string, code = 410): void {
     for (const watch of [...this.watches]) {
       if (watch.plural !== plural) continue;
-      watch.callbacks.onEvent({ type: 'ERROR', object: { kind: 'Status', code, reason: 'Expired', message: 'too old resource version' } });
+      watch.callbacks.onEvent({
+        type: 'ERROR',
+        object: { kind: 'Status', code, reason: 'Expired', message: 'too old resource version' },
+      });
       this.end(watch);
     }
   }
 
   bookmark(plural: string): void {
     for (const watch of this.watches) {
-      if (watch.plural === plural) watch.callbacks.onEvent({ type: 'BOOKMARK', object: { metadata: { resourceVersion: String(this.version) } } });
+      if (watch.plural === plural)
+        watch.callbacks.onEvent({ type: 'BOOKMARK', object: { metadata: { resourceVersion: String(this.version) } } });
     }
   }
 
@@ -115,7 +126,12 @@ export class FakeKubeApi implements KubeApi {
   }
 
   async list(resource: Resource, options: { limit: number; continue?: string; timeoutMs: number }): Promise<ListPage> {
-    this.calls.push({ op: 'list', plural: resource.plural, version: resource.version, ...(options.continue ? { continue: options.continue } : {}) });
+    this.calls.push({
+      op: 'list',
+      plural: resource.plural,
+      version: resource.version,
+      ...(options.continue ? { continue: options.continue } : {}),
+    });
     await Promise.resolve();
     const failure = this.takeFailure(resource);
     if (failure) throw failure;
@@ -127,7 +143,12 @@ export class FakeKubeApi implements KubeApi {
   }
 
   watch(resource: Resource, options: { resourceVersion: string }, callbacks: WatchCallbacks): WatchHandle {
-    this.calls.push({ op: 'watch', plural: resource.plural, version: resource.version, resourceVersion: options.resourceVersion });
+    this.calls.push({
+      op: 'watch',
+      plural: resource.plural,
+      version: resource.version,
+      resourceVersion: options.resourceVersion,
+    });
     const watch: OpenWatch = { plural: resource.plural, callbacks, closed: false };
     queueMicrotask(() => {
       if (watch.closed || this.hang) return;
@@ -165,7 +186,8 @@ export class FakeKubeApi implements KubeApi {
   }
 
   private broadcast(plural: string, type: string, object: Json): void {
-    for (const watch of [...this.watches]) if (watch.plural === plural && !watch.closed) watch.callbacks.onEvent({ type, object });
+    for (const watch of [...this.watches])
+      if (watch.plural === plural && !watch.closed) watch.callbacks.onEvent({ type, object });
   }
 
   private store(plural: string): Map<string, Json> {

@@ -11,18 +11,31 @@ export interface PostOptions {
   key?: string;
   maxVersion?: 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
   minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2';
+  /** OpenSSL cipher list; Node 24's default security level will not even offer TLS 1.1. */
+  ciphers?: string;
   /** false: a fresh connection for this request alone. */
   agent?: false;
   /** Sent besides content-type and content-length. */
   headers?: Record<string, string>;
 }
 
-export function postJson(url: string, payload: unknown, ca: string, { headers, ...extra }: PostOptions = {}): Promise<HttpsReply> {
+export function postJson(
+  url: string,
+  payload: unknown,
+  ca: string,
+  { headers, ...extra }: PostOptions = {},
+): Promise<HttpsReply> {
   const body = JSON.stringify(payload);
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { method: 'POST', ca, servername: 'localhost', headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, ...extra },
+      {
+        method: 'POST',
+        ca,
+        servername: 'localhost',
+        headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        ...extra,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));

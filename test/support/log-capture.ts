@@ -12,7 +12,12 @@ export function captureLog(level = 'info'): CapturedLog {
   const logger = createLogger(level, { write: (chunk: string) => void chunks.push(chunk) });
   return {
     logger,
-    lines: () => chunks.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>),
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
     text: () => chunks.join(''),
   };
 }

@@ -1,6 +1,7 @@
 // Clients that send AdmissionReviews continuously and record, per request, what happened on the wire.
 import { randomUUID } from 'node:crypto';
-import { Agent, request } from 'node:https';
+import type { Agent } from 'node:https';
+import { request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { replicaSetPod, review } from '../fixtures/reviews.js';
 
@@ -38,7 +39,8 @@ export function sendReview(baseUrl: string, options: ClientOptions): Promise<Out
     let handshake = false;
     let fingerprint: string | undefined;
     let reusedSocket: boolean | undefined;
-    const done = (outcome: Partial<Outcome>) => resolve({ started, finished: Date.now(), handshake, fingerprint, reusedSocket, ...outcome });
+    const done = (outcome: Partial<Outcome>) =>
+      resolve({ started, finished: Date.now(), handshake, fingerprint, reusedSocket, ...outcome });
     const req = request(
       `${baseUrl}${options.path ?? '/mutate/pods'}`,
       {
@@ -55,10 +57,16 @@ export function sendReview(baseUrl: string, options: ClientOptions): Promise<Out
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', (error) => done({ status: res.statusCode, error: error.message }));
         res.on('end', () => {
-          let answered = false;
+          let answered: boolean;
           try {
-            const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { kind?: string; response?: { uid?: string; allowed?: unknown } };
-            answered = parsed.kind === 'AdmissionReview' && parsed.response?.uid === uid && typeof parsed.response.allowed === 'boolean';
+            const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+              kind?: string;
+              response?: { uid?: string; allowed?: unknown };
+            };
+            answered =
+              parsed.kind === 'AdmissionReview' &&
+              parsed.response?.uid === uid &&
+              typeof parsed.response.allowed === 'boolean';
           } catch {
             answered = false;
           }
@@ -87,7 +95,13 @@ export function sendReview(baseUrl: string, options: ClientOptions): Promise<Out
  * `concurrency` loops sending reviews back to back until `until()` says stop; every outcome, in order of completion,
  * pushed into `outcomes` as it happens (pass an array to watch progress).
  */
-export async function sendContinuously(baseUrl: string, concurrency: number, options: ClientOptions, until: () => boolean, outcomes: Outcome[] = []): Promise<Outcome[]> {
+export async function sendContinuously(
+  baseUrl: string,
+  concurrency: number,
+  options: ClientOptions,
+  until: () => boolean,
+  outcomes: Outcome[] = [],
+): Promise<Outcome[]> {
   const loop = async () => {
     while (!until()) outcomes.push(await sendReview(baseUrl, options));
   };

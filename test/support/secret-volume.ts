@@ -25,7 +25,8 @@ export class SecretVolume {
     const stamp = new Date().toISOString().replace(/[-T:]/g, '_').replace(/\..*/, '');
     const generation = `..${stamp}.${process.pid}${String(++this.updates).padStart(4, '0')}`;
     await mkdir(join(this.dir, generation), { mode: 0o755 });
-    for (const [name, content] of Object.entries(files)) await writeFile(join(this.dir, generation, name), content, { mode: 0o440 });
+    for (const [name, content] of Object.entries(files))
+      await writeFile(join(this.dir, generation, name), content, { mode: 0o440 });
     const previous = await readlink(join(this.dir, '..data')).catch(() => undefined);
     await symlink(generation, join(this.dir, '..data_tmp'));
     await rename(join(this.dir, '..data_tmp'), join(this.dir, '..data'));

@@ -24,7 +24,8 @@ export function parseMetrics(text: string): Sample[] {
     if (!m?.[1] || m[3] === undefined) continue;
     const labels: Record<string, string> = {};
     for (const l of (m[2] ?? '').matchAll(label)) {
-      if (l[1] !== undefined && l[2] !== undefined) labels[l[1]] = l[2].replace(/\\(.)/g, (_all, c: string) => (c === 'n' ? '\n' : c));
+      if (l[1] !== undefined && l[2] !== undefined)
+        labels[l[1]] = l[2].replace(/\\(.)/g, (_all, c: string) => (c === 'n' ? '\n' : c));
     }
     const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
     samples.push({ name: m[1], labels, value });
@@ -99,7 +100,12 @@ export function histogramQuantile(q: number, buckets: readonly Bucket[]): number
 }
 
 /** Sum of a counter's samples with name=webhook, grouped by one label. */
-export function counterBy(samples: readonly Sample[], metric: string, webhook: string, label: string): Record<string, number> {
+export function counterBy(
+  samples: readonly Sample[],
+  metric: string,
+  webhook: string,
+  label: string,
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const s of samples) {
     if (s.name !== metric || s.labels.name !== webhook) continue;
@@ -114,7 +120,8 @@ export async function readApiserverMetrics(cluster: Cluster): Promise<Sample[]> 
   return parseMetrics(stdout);
 }
 
-const ms = (seconds: number): string => (Number.isFinite(seconds) ? `${(seconds * 1000).toFixed(1)} ms` : String(seconds));
+const ms = (seconds: number): string =>
+  Number.isFinite(seconds) ? `${(seconds * 1000).toFixed(1)} ms` : String(seconds);
 
 /** A block of text for the end of the run: p50/p99 and counts per webhook, as the API server measured them. */
 export function formatWebhookLatency(samples: readonly Sample[], webhooks: readonly string[]): string {
@@ -133,18 +140,26 @@ export function formatWebhookLatency(samples: readonly Sample[], webhooks: reado
       `  buckets (le: cumulative): ${h.buckets.map((b) => `${b.le === Infinity ? '+Inf' : b.le}:${b.count}`).join(' ')}`,
     );
     const requests = counterBy(samples, 'apiserver_admission_webhook_request_total', webhook, 'code');
-    if (Object.keys(requests).length > 0) lines.push(`  apiserver_admission_webhook_request_total by code: ${JSON.stringify(requests)}`);
+    if (Object.keys(requests).length > 0)
+      lines.push(`  apiserver_admission_webhook_request_total by code: ${JSON.stringify(requests)}`);
     const rejections = counterBy(samples, 'apiserver_admission_webhook_rejection_count', webhook, 'error_type');
-    if (Object.keys(rejections).length > 0) lines.push(`  apiserver_admission_webhook_rejection_count by error_type: ${JSON.stringify(rejections)}`);
+    if (Object.keys(rejections).length > 0)
+      lines.push(`  apiserver_admission_webhook_rejection_count by error_type: ${JSON.stringify(rejections)}`);
     const failOpen = counterBy(samples, 'apiserver_admission_webhook_fail_open_count', webhook, 'type');
-    if (Object.keys(failOpen).length > 0) lines.push(`  apiserver_admission_webhook_fail_open_count: ${JSON.stringify(failOpen)}`);
+    if (Object.keys(failOpen).length > 0)
+      lines.push(`  apiserver_admission_webhook_fail_open_count: ${JSON.stringify(failOpen)}`);
   }
   lines.push('='.repeat(112));
   return lines.join('\n');
 }
 
 /** One request to the API server's REST API as the admin user (for a burst of reviews without kubectl's start-up cost). */
-export function apiserverRequest(cluster: Cluster, method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
+export function apiserverRequest(
+  cluster: Cluster,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: string }> {
   const url = new URL(path, cluster.apiserverUrl);
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
@@ -157,7 +172,9 @@ export function apiserverRequest(cluster: Cluster, method: string, path: string,
         headers: {
           authorization: `Bearer ${cluster.adminToken}`,
           accept: 'application/json',
-          ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+          ...(payload === undefined
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
         },
         timeout: 30_000,
       },

@@ -57,11 +57,14 @@ export async function makeCertificates(outDir: string, ip = '127.0.0.1'): Promis
     output: result.stdout,
   };
   for (const path of [files.caCert, files.cert, files.key, files.webhooks]) {
-    if (!existsSync(path)) throw new Error(`the certs script did not write ${path}; it printed:\n${result.stdout}${result.stderr}`);
+    if (!existsSync(path))
+      throw new Error(`the certs script did not write ${path}; it printed:\n${result.stdout}${result.stderr}`);
   }
   const san = new X509Certificate(readFileSync(files.cert)).subjectAltName ?? '';
   if (!san.split(', ').includes(`IP Address:${ip}`)) {
-    throw new Error(`the serving certificate ${files.cert} lacks the IP SAN ${ip} the API server connects to (SANs: ${san})`);
+    throw new Error(
+      `the serving certificate ${files.cert} lacks the IP SAN ${ip} the API server connects to (SANs: ${san})`,
+    );
   }
   return files;
 }
@@ -137,7 +140,10 @@ export async function startEgressGuard(options: EgressGuardOptions): Promise<Egr
   writeFileSync(pidFile, '\n');
   const watchdog = spawn(
     'sh',
-    ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -9 $(cat '${pidFile}') 2>/dev/null; exit 0`],
+    [
+      '-c',
+      `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -9 $(cat '${pidFile}') 2>/dev/null; exit 0`,
+    ],
     { detached: true, stdio: 'ignore' },
   );
   watchdog.unref();
@@ -176,7 +182,9 @@ export async function startEgressGuard(options: EgressGuardOptions): Promise<Egr
         const status = await httpStatus(`http://127.0.0.1:${opsPort}/readyz`);
         if (status === 200) return;
         if (Date.now() > deadline) {
-          throw new Error(`egress-guard: /readyz not 200 (last ${status}) after ${options.readyTimeoutMs ?? 30_000} ms; ${options.logFile}:\n${tail(options.logFile)}`);
+          throw new Error(
+            `egress-guard: /readyz not 200 (last ${status}) after ${options.readyTimeoutMs ?? 30_000} ms; ${options.logFile}:\n${tail(options.logFile)}`,
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
@@ -239,7 +247,10 @@ function tail(file: string, lines = 20): string {
 
 function runNode(args: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' } });
+    const child = spawn(process.execPath, args, {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -54,12 +54,17 @@ export async function readyz(opsPort: number): Promise<Readyz> {
 
 export async function scrape(opsPort: number): Promise<Sample[]> {
   const reply = await opsGet(opsPort, '/metrics');
-  if (reply.status !== 200) throw new Error(`GET /metrics on :${opsPort} -> ${reply.status} ${reply.body.slice(0, 200)}`);
+  if (reply.status !== 200)
+    throw new Error(`GET /metrics on :${opsPort} -> ${reply.status} ${reply.body.slice(0, 200)}`);
   return parseMetrics(reply.body);
 }
 
 /** The value of the first sample called `name` whose labels include `labels`. */
-export function metricValue(samples: readonly Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+export function metricValue(
+  samples: readonly Sample[],
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }
 
@@ -128,7 +133,14 @@ export class ReviewClient {
       const done = (result: Partial<ReviewResult>) => {
         if (settled) return;
         settled = true;
-        resolve({ uid, path, startedAt, latencyMs: performance.now() - startedAt, ...(reusedSocket === undefined ? {} : { reusedSocket }), ...result });
+        resolve({
+          uid,
+          path,
+          startedAt,
+          latencyMs: performance.now() - startedAt,
+          ...(reusedSocket === undefined ? {} : { reusedSocket }),
+          ...result,
+        });
       };
       const req = request(
         `${this.baseUrl}${path}`,
@@ -147,8 +159,16 @@ export class ReviewClient {
             const text = Buffer.concat(chunks).toString('utf8');
             try {
               const parsed = JSON.parse(text) as { apiVersion?: unknown; kind?: unknown; response?: AdmissionReply };
-              if (parsed.kind !== 'AdmissionReview' || parsed.apiVersion !== 'admission.k8s.io/v1' || typeof parsed.response !== 'object' || parsed.response === null) {
-                done({ ...(status === undefined ? {} : { status }), error: `not an AdmissionReview: ${text.slice(0, 200)}` });
+              if (
+                parsed.kind !== 'AdmissionReview' ||
+                parsed.apiVersion !== 'admission.k8s.io/v1' ||
+                typeof parsed.response !== 'object' ||
+                parsed.response === null
+              ) {
+                done({
+                  ...(status === undefined ? {} : { status }),
+                  error: `not an AdmissionReview: ${text.slice(0, 200)}`,
+                });
               } else {
                 done({ ...(status === undefined ? {} : { status }), response: parsed.response });
               }
@@ -160,7 +180,9 @@ export class ReviewClient {
       );
       req.on('socket', () => (reusedSocket = req.reusedSocket));
       req.setTimeout(this.timeoutMs, () => req.destroy(new Error(`timed out after ${this.timeoutMs} ms`)));
-      req.on('error', (error: NodeJS.ErrnoException) => done({ error: error.code ? `${error.code}: ${error.message}` : error.message }));
+      req.on('error', (error: NodeJS.ErrnoException) =>
+        done({ error: error.code ? `${error.code}: ${error.message}` : error.message }),
+      );
       req.end(body);
     });
   }
@@ -181,7 +203,9 @@ export function wireProblems(result: ReviewResult): string[] {
 }
 
 /** The decoded JSON patch of a reply, or undefined. */
-export function decodedPatch(response: AdmissionReply | undefined): { op: string; path: string; value?: unknown }[] | undefined {
+export function decodedPatch(
+  response: AdmissionReply | undefined,
+): { op: string; path: string; value?: unknown }[] | undefined {
   if (response?.patchType !== 'JSONPatch' || typeof response.patch !== 'string') return undefined;
   try {
     const patch = JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8')) as unknown;
@@ -205,7 +229,9 @@ export interface FixedRateOptions {
 }
 
 /** Sends at `rate` until `stop()`, then waits for the outstanding answers. Resolves with how many were sent and over how long. */
-export async function atFixedRate(options: FixedRateOptions): Promise<{ sent: number; seconds: number; maxBacklog: number }> {
+export async function atFixedRate(
+  options: FixedRateOptions,
+): Promise<{ sent: number; seconds: number; maxBacklog: number }> {
   const inFlight = new Set<Promise<unknown>>();
   const started = performance.now();
   let sent = 0;

@@ -23,7 +23,9 @@ export function clientConfigs(manifests: string): Map<string, { url?: string; se
   const docs = parseAllDocuments(manifests);
   if (!Array.isArray(docs)) return configs;
   for (const doc of docs) {
-    const object = doc.toJS() as { webhooks?: { name: string; clientConfig: { url?: string; service?: unknown; caBundle?: string } }[] } | null;
+    const object = doc.toJS() as {
+      webhooks?: { name: string; clientConfig: { url?: string; service?: unknown; caBundle?: string } }[];
+    } | null;
     for (const webhook of object?.webhooks ?? []) configs.set(webhook.name, webhook.clientConfig);
   }
   return configs;
@@ -35,7 +37,12 @@ export function probeServiceEntry(namespace: string): string {
     apiVersion: 'networking.istio.io/v1',
     kind: 'ServiceEntry',
     metadata: { name: 'webhook-probe', namespace },
-    spec: { hosts: ['*.probe.example.com'], location: 'MESH_EXTERNAL', resolution: 'DNS', ports: [{ number: 443, name: 'tls', protocol: 'TLS' }] },
+    spec: {
+      hosts: ['*.probe.example.com'],
+      location: 'MESH_EXTERNAL',
+      resolution: 'DNS',
+      ports: [{ number: 443, name: 'tls', protocol: 'TLS' }],
+    },
   });
 }
 
@@ -64,18 +71,26 @@ export async function waitUntilEffective(
   let last = '';
   while (!(validating && mutating)) {
     if (!validating) {
-      const r = await cluster.kubectl(['create', '--dry-run=server', '-f', '-'], { stdin: probeServiceEntry(namespaces.serviceEntries), allowFail: true });
+      const r = await cluster.kubectl(['create', '--dry-run=server', '-f', '-'], {
+        stdin: probeServiceEntry(namespaces.serviceEntries),
+        allowFail: true,
+      });
       validating = r.code !== 0 && r.stderr.includes(`admission webhook "${VALIDATING_WEBHOOK}" denied the request`);
       last = r.stderr || r.stdout;
     }
     if (!mutating) {
-      const r = await cluster.kubectl(['create', '--dry-run=server', '-o', 'json', '-f', '-'], { stdin: probePod(namespaces.optedInPods), allowFail: true });
+      const r = await cluster.kubectl(['create', '--dry-run=server', '-o', 'json', '-f', '-'], {
+        stdin: probePod(namespaces.optedInPods),
+        allowFail: true,
+      });
       mutating = r.code === 0 && r.stdout.includes('proxy.istio.io/config');
       if (r.code !== 0) last = r.stderr;
     }
     if (validating && mutating) return;
     if (Date.now() > deadline) {
-      throw new Error(`webhooks not effective after ${timeoutMs} ms (validating: ${validating}, mutating: ${mutating}); last kubectl output: ${last}`);
+      throw new Error(
+        `webhooks not effective after ${timeoutMs} ms (validating: ${validating}, mutating: ${mutating}); last kubectl output: ${last}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
