@@ -193,7 +193,14 @@ function apiError(what: string, error: unknown, server: string): AuditError {
     }
     detail = `${status}${message ? ` ${message}` : ''}`;
   } else {
-    detail = `${server}: ${(error as Error).message?.split('\n')[0] ?? String(error)}`;
+    detail = `${server}: ${(error as Error).message?.split('\n')[0] ?? String(error)}${causeOf(error)}`;
   }
   return new AuditError(`${what}: ${detail}`, status);
+}
+
+/** undici's fetch says only "fetch failed"; the reason (ECONNREFUSED, a TLS error) is in its cause. */
+function causeOf(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  const text = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : '';
+  return text ? ` (${text.split('\n')[0]})` : '';
 }

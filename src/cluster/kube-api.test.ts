@@ -219,14 +219,14 @@ describe.each(['client-node', 'node:https'])('%s transport', (name) => {
       if (name === 'client-node') {
         const kubeConfig = new KubeConfig();
         kubeConfig.loadFromOptions({
-          clusters: [{ name: 'x', server: 'https://127.0.0.1:1', skipTLSVerify: true }],
+          clusters: [{ name: 'x', server: 'https://127.0.0.1:2', skipTLSVerify: true }],
           users: [{ name: 'x', token: TOKEN }],
           contexts: [{ name: 'x', cluster: 'x', user: 'x' }],
           currentContext: 'x',
         });
         refused = clientNodeApi(kubeConfig);
       } else {
-        refused = httpsApi({ server: 'https://127.0.0.1:1', caFile: join(tokenFile, '..', 'ca.crt'), tokenFile });
+        refused = httpsApi({ server: 'https://127.0.0.1:2', caFile: join(tokenFile, '..', 'ca.crt'), tokenFile });
       }
       const error = await refused.list(SE, { limit: 1, timeoutMs: 2_000 }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(KubeApiError);

@@ -88,10 +88,21 @@ export function toKubeApiError(error: unknown, what: string): KubeApiError {
   if (isDict(error) && typeof error.code === 'number' && 'body' in error && 'headers' in error) {
     return statusError(what, error.code, typeof error.body === 'string' ? safeJson(error.body) : error.body);
   }
-  const e = error as { statusCode?: unknown; code?: unknown; message?: unknown; name?: unknown } | undefined;
-  const status = typeof e?.statusCode === 'number' ? e.statusCode : typeof e?.code === 'number' ? e.code : undefined;
-  const message = e?.name === 'AbortError' ? 'timed out' : (textOf(e?.message) ?? String(error));
-  const code = typeof e?.code === 'string' && !message.includes(e.code) ? ` (${e.code})` : '';
+  const e = error as
+    { statusCode?: unknown; code?: unknown; message?: unknown; name?: unknown; cause?: { code?: unknown } } | undefined;
+  // An aborted fetch is a DOMException, whose numeric `code` is not an HTTP status.
+  const aborted = e?.name === 'AbortError' || e?.name === 'TimeoutError';
+  const status = aborted
+    ? undefined
+    : typeof e?.statusCode === 'number'
+      ? e.statusCode
+      : typeof e?.code === 'number'
+        ? e.code
+        : undefined;
+  const message = aborted ? 'timed out' : (textOf(e?.message) ?? String(error));
+  // undici's fetch says only "fetch failed"; the reason (ECONNREFUSED, a TLS error) is its cause's code.
+  const reason = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : undefined;
+  const code = reason && !message.includes(reason) ? ` (${reason})` : '';
   return new KubeApiError(`${what}: ${status === undefined ? '' : `HTTP ${status} `}${message}${code}`, status);
 }
 

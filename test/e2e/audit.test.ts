@@ -437,7 +437,7 @@ describe('egress-guard audit against a live API server', () => {
       JSON.stringify({
         apiVersion: 'v1',
         kind: 'Config',
-        clusters: [{ name: 'gone', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } }],
+        clusters: [{ name: 'gone', cluster: { server: 'https://127.0.0.1:2', 'insecure-skip-tls-verify': true } }],
         users: [{ name: 'u', user: { token: 'x' } }],
         contexts: [{ name: 'gone', context: { cluster: 'gone', user: 'u' } }],
         'current-context': 'gone',
@@ -445,7 +445,7 @@ describe('egress-guard audit against a live API server', () => {
     );
     const down = await runCli(['audit', '--kubeconfig', unreachable]);
     expect(down.code).toBe(2);
-    expect(down.stderr).toMatch(/^egress-guard: cannot list .*https:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/);
+    expect(down.stderr).toMatch(/^egress-guard: cannot list .*https:\/\/127\.0\.0\.1:2: .*ECONNREFUSED/);
     expect(down.stdout).toBe('');
   });
 });
