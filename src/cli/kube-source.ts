@@ -1,14 +1,18 @@
-// AuditSource over a live API server with @kubernetes/client-node: the kubeconfig's current context (or
-// --context), lists paginated (limit 500 + continue) with optional progress, errors turned into one readable line.
-// I/O lives here and in main.ts; main imports this module lazily, so `check` never loads the client.
-import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+// AuditSource over a live API server, through the same client layer as the server's watch (src/cluster/): the
+// kubeconfig's current context (or --context), lists in pages of 500 with a timeout per page and optional
+// progress, errors turned into one line naming the server and the cause. I/O lives here and in main.ts; main
+// imports this module lazily, so `check` never loads the client.
+import { AppsV1Api, BatchV1Api, CoreV1Api, type ConfigurationOptions, type V1ListMeta } from '@kubernetes/client-node';
+import { clientNodeApi, withTimeout } from '../cluster/client-node-api.js';
+import { KubeApiError, toKubeApiError, type ListPage } from '../cluster/kube-api.js';
+import { ClusterConfigError, loadClusterConfig, type Env } from '../cluster/kube-config.js';
+import { ISTIO_NETWORKING, ISTIO_NETWORKING_VERSIONS } from '../cluster/watcher.js';
 import type { AuditSource, OwnerReference } from './audit.js';
 import { OPT_IN_SELECTOR } from './dns-capture.js';
 
 export const PAGE_SIZE = 500;
-const ISTIO_GROUP = 'networking.istio.io';
-/** Newest first: v1 since Istio 1.22; older control planes serve only v1beta1 (and v1alpha3). */
-const ISTIO_VERSIONS = ['v1', 'v1beta1', 'v1alpha3'];
+/** Bound on one page or read, body included. */
+const REQUEST_TIMEOUT_MS = 60_000;
 
 /** Anything that stops the audit: a bad kubeconfig, an unreachable or refusing API server. */
 export class AuditError extends Error {
@@ -22,7 +26,13 @@ export class AuditError extends Error {
   }
 }
 
+interface V1ListLike {
+  items: unknown[];
+  metadata?: V1ListMeta;
+}
+
 export interface KubeSourceOptions {
+  env: Env;
   kubeconfig?: string;
   context?: string;
   /** Called after each page of a list that takes more than one page. */
@@ -31,48 +41,27 @@ export interface KubeSourceOptions {
   onNote?: (line: string) => void;
 }
 
-export function loadKubeConfig({ kubeconfig, context }: Pick<KubeSourceOptions, 'kubeconfig' | 'context'>): KubeConfig {
-  const config = new KubeConfig();
+export async function kubeSource(options: KubeSourceOptions): Promise<AuditSource> {
+  let config;
   try {
-    if (kubeconfig === undefined) config.loadFromDefault();
-    else config.loadFromFile(kubeconfig);
+    config = await loadClusterConfig(options.env, {
+      ...(options.kubeconfig === undefined ? {} : { kubeconfig: options.kubeconfig }),
+      ...(options.context === undefined ? {} : { context: options.context }),
+    });
   } catch (error) {
-    throw new AuditError(
-      `cannot load the kubeconfig${kubeconfig ? ` ${kubeconfig}` : ''}: ${(error as Error).message.split('\n')[0]}`,
-    );
+    if (error instanceof ClusterConfigError) throw new AuditError(error.message);
+    throw error;
   }
-  if (context !== undefined) {
-    if (!config.getContextObject(context)) {
-      const known = config.getContexts().map((known) => known.name);
-      throw new AuditError(
-        `context "${context}" is not in the kubeconfig${known.length > 0 ? ` (contexts: ${known.join(', ')})` : ''}`,
-      );
-    }
-    config.setCurrentContext(context);
-  }
-  if (!config.getCurrentCluster())
-    throw new AuditError('the kubeconfig has no current context with a cluster; pass --kubeconfig or --context');
-  return config;
-}
-
-interface Page {
-  items: unknown[];
-  continueToken?: string;
-}
-
-export function kubeSource(options: KubeSourceOptions): AuditSource {
-  const config = loadKubeConfig(options);
-  const server = config.getCurrentCluster()?.server ?? '?';
-  const core = config.makeApiClient(CoreV1Api);
-  const apps = config.makeApiClient(AppsV1Api);
-  const batch = config.makeApiClient(BatchV1Api);
-  const custom = config.makeApiClient(CustomObjectsApi);
+  if (!config)
+    throw new AuditError('no kubeconfig found (KUBECONFIG, ~/.kube/config) and not in a cluster; pass --kubeconfig');
+  const { kubeConfig, server } = config;
+  const api = clientNodeApi(kubeConfig);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
+  const batch = kubeConfig.makeApiClient(BatchV1Api);
 
   /** Every page of a list; an expired continue token (410 Gone) starts the list over, as kubectl does. */
-  async function listAll(
-    what: string,
-    fetchPage: (continueToken: string | undefined) => Promise<Page>,
-  ): Promise<unknown[]> {
+  async function listAll(what: string, fetchPage: (continueToken?: string) => Promise<ListPage>): Promise<unknown[]> {
     for (let attempt = 1; ; attempt++) {
       const items: unknown[] = [];
       let continueToken: string | undefined;
@@ -81,80 +70,83 @@ export function kubeSource(options: KubeSourceOptions): AuditSource {
         do {
           const page = await fetchPage(continueToken);
           items.push(...page.items);
-          continueToken = page.continueToken || undefined;
+          continueToken = page.continue;
           pages++;
           if (pages > 1 || continueToken)
             options.onProgress?.(`listed ${items.length} ${what}${continueToken ? '...' : ''}`);
         } while (continueToken);
         return items;
       } catch (error) {
-        if (statusOf(error) === 410 && continueToken && attempt < 3) continue;
-        throw apiError(`cannot list ${what}`, error, server);
+        // The shared transport names the call itself ("list serviceentries: ..."); say what the audit was doing.
+        const failure =
+          error instanceof KubeApiError
+            ? new KubeApiError(`cannot ${error.message}`, error.status)
+            : toKubeApiError(error, `cannot list ${what}`, server);
+        if (failure.status === 410 && continueToken && attempt < 3) continue;
+        throw new AuditError(failure.message, failure.status);
       }
     }
   }
 
-  async function listIstio(plural: string): Promise<unknown[]> {
-    for (const version of ISTIO_VERSIONS) {
+  /** One page of a typed list call (whose models name the token `_continue`), bounded by the request timeout. */
+  const corePage =
+    (list: (page: { limit: number; _continue?: string }, timeout: ConfigurationOptions) => Promise<V1ListLike>) =>
+    async (continueToken?: string): Promise<ListPage> => {
+      const { items, metadata } = await list(
+        { limit: PAGE_SIZE, ...(continueToken ? { _continue: continueToken } : {}) },
+        withTimeout(REQUEST_TIMEOUT_MS),
+      );
+      return {
+        items,
+        resourceVersion: metadata?.resourceVersion ?? '',
+        ...(metadata?._continue ? { continue: metadata._continue } : {}),
+      };
+    };
+
+  async function listIstio(kind: keyof typeof ISTIO_NETWORKING): Promise<unknown[]> {
+    const { group, plural } = ISTIO_NETWORKING[kind];
+    for (const version of ISTIO_NETWORKING_VERSIONS) {
       try {
-        return await listAll(`${plural}.${ISTIO_GROUP}`, async (continueToken) => {
-          const list: unknown = await custom.listClusterCustomObject({
-            group: ISTIO_GROUP,
-            version,
-            plural,
-            limit: PAGE_SIZE,
-            ...(continueToken ? { _continue: continueToken } : {}),
-          });
-          const record = list as { items?: unknown; metadata?: { continue?: unknown } };
-          const token = record.metadata?.continue;
-          return {
-            items: Array.isArray(record.items) ? record.items : [],
-            ...(typeof token === 'string' && token ? { continueToken: token } : {}),
-          };
-        });
+        return await listAll(`${plural}.${group}`, (continueToken) =>
+          api.list(
+            { group, version, plural },
+            { limit: PAGE_SIZE, ...(continueToken ? { continue: continueToken } : {}), timeoutMs: REQUEST_TIMEOUT_MS },
+          ),
+        );
       } catch (error) {
         if (!(error instanceof AuditError && error.status === 404)) throw error;
       }
     }
-    options.onNote?.(
-      `note: the cluster serves no ${plural}.${ISTIO_GROUP} (are Istio's CRDs installed?); none checked`,
-    );
+    options.onNote?.(`note: the cluster serves no ${plural}.${group} (are Istio's CRDs installed?); none checked`);
     return [];
   }
 
   return {
-    listServiceEntries: () => listIstio('serviceentries'),
-    listDestinationRules: () => listIstio('destinationrules'),
+    listServiceEntries: () => listIstio('ServiceEntry'),
+    listDestinationRules: () => listIstio('DestinationRule'),
     async listOptedInNamespaces() {
-      const namespaces = await listAll(`namespaces labelled ${OPT_IN_SELECTOR}`, async (continueToken) => {
-        const list = await core.listNamespace({
-          labelSelector: OPT_IN_SELECTOR,
-          limit: PAGE_SIZE,
-          ...(continueToken ? { _continue: continueToken } : {}),
-        });
-        return { items: list.items, ...(list.metadata?._continue ? { continueToken: list.metadata._continue } : {}) };
-      });
+      const namespaces = await listAll(
+        `namespaces labelled ${OPT_IN_SELECTOR}`,
+        corePage((page, timeout) => core.listNamespace({ ...page, labelSelector: OPT_IN_SELECTOR }, timeout)),
+      );
       return namespaces.flatMap((namespace) => {
         const name = (namespace as { metadata?: { name?: unknown } }).metadata?.name;
         return typeof name === 'string' ? [name] : [];
       });
     },
     listPods(namespace) {
-      return listAll(`pods in ${namespace}`, async (continueToken) => {
-        const list = await core.listNamespacedPod({
-          namespace,
-          limit: PAGE_SIZE,
-          ...(continueToken ? { _continue: continueToken } : {}),
-        });
-        return { items: list.items, ...(list.metadata?._continue ? { continueToken: list.metadata._continue } : {}) };
-      });
+      return listAll(
+        `pods in ${namespace}`,
+        corePage((page, timeout) => core.listNamespacedPod({ ...page, namespace }, timeout)),
+      );
     },
     async ownerReferencesOf(kind, namespace, name) {
       try {
+        const timeout = withTimeout(REQUEST_TIMEOUT_MS);
         const owner =
           kind === 'ReplicaSet'
-            ? await apps.readNamespacedReplicaSet({ namespace, name })
-            : await batch.readNamespacedJob({ namespace, name });
+            ? await apps.readNamespacedReplicaSet({ namespace, name }, timeout)
+            : await batch.readNamespacedJob({ namespace, name }, timeout);
         return (owner.metadata?.ownerReferences ?? []).map((reference): OwnerReference => ({
           apiVersion: reference.apiVersion,
           kind: reference.kind,
@@ -164,43 +156,10 @@ export function kubeSource(options: KubeSourceOptions): AuditSource {
         }));
       } catch (error) {
         // Gone since the pod was listed, or not ours to read: report the pods under the direct owner.
-        const status = statusOf(error);
-        if (status === 404 || status === 403) return undefined;
-        throw apiError(`cannot read ${kind} ${namespace}/${name}`, error, server);
+        const failure = toKubeApiError(error, `cannot read ${kind} ${namespace}/${name}`, server);
+        if (failure.status === 404 || failure.status === 403) return undefined;
+        throw new AuditError(failure.message, failure.status);
       }
     },
   };
-}
-
-function statusOf(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-/** One line: what failed, and the API server's own message (its Status) or the network error. */
-function apiError(what: string, error: unknown, server: string): AuditError {
-  const status = statusOf(error);
-  let detail: string;
-  if (status !== undefined) {
-    const body = (error as { body?: unknown }).body;
-    let message: string | undefined;
-    try {
-      const parsed: unknown = typeof body === 'string' ? JSON.parse(body) : body;
-      const candidate = (parsed as { message?: unknown } | null)?.message;
-      if (typeof candidate === 'string') message = candidate;
-    } catch {
-      // Not a Status object.
-    }
-    detail = `${status}${message ? ` ${message}` : ''}`;
-  } else {
-    detail = `${server}: ${(error as Error).message?.split('\n')[0] ?? String(error)}${causeOf(error)}`;
-  }
-  return new AuditError(`${what}: ${detail}`, status);
-}
-
-/** undici's fetch says only "fetch failed"; the reason (ECONNREFUSED, a TLS error) is in its cause. */
-function causeOf(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
-  const text = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : '';
-  return text ? ` (${text.split('\n')[0]})` : '';
 }

@@ -93,7 +93,8 @@ async function runAudit(command: AuditCommand): Promise<number> {
   const { AuditError, kubeSource } = await import('./kube-source.js');
   const showProgress = command.progress || process.stderr.isTTY === true;
   try {
-    const source = kubeSource({
+    const source = await kubeSource({
+      env: process.env,
       ...(command.kubeconfig === undefined ? {} : { kubeconfig: command.kubeconfig }),
       ...(command.context === undefined ? {} : { context: command.context }),
       ...(showProgress ? { onProgress: err } : {}),

@@ -6,12 +6,13 @@ import type { Metrics } from '../metrics.js';
 import type { Readiness } from '../readiness.js';
 import type { RuleSettings } from '../rules/types.js';
 import type { ClusterViewFor } from '../webhooks/validate-serviceentries.js';
-import { createKubeApi, loadClusterConfig, type ClusterConfigOptions, type Env } from './kube-config.js';
+import { clientNodeApi } from './client-node-api.js';
+import { loadClusterConfig, type ClusterConfigOptions, type Env } from './kube-config.js';
 import type { KubeApi } from './kube-api.js';
 import { clusterViewFor, registerClusterMetrics, registerClusterReadiness } from './status.js';
 import { ClusterWatcher, type ClusterWatcherOptions } from './watcher.js';
 
-export interface ConnectOptions extends ClusterConfigOptions {
+export interface ConnectOptions extends Omit<ClusterConfigOptions, 'kubeconfig'> {
   env: Env;
   logger: Logger;
   metrics: Metrics;
@@ -41,7 +42,11 @@ export async function connectCluster(options: ConnectOptions): Promise<ClusterCo
     logger.info('no cluster configuration found; checking each object on its own');
     return undefined;
   }
-  const watcher = new ClusterWatcher({ ...options.watch, api: options.api ?? (await createKubeApi(config)), logger });
+  const watcher = new ClusterWatcher({
+    ...options.watch,
+    api: options.api ?? clientNodeApi(config.kubeConfig),
+    logger,
+  });
   registerClusterReadiness(watcher, readiness);
   registerClusterMetrics(watcher, metrics.registry, settings);
   await watcher.start();

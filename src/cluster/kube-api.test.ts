@@ -1,5 +1,5 @@
-// Both transports (client-node for kubeconfigs, node:https for the ServiceAccount) against a local HTTPS server
-// playing the API server: pages, Status errors, watch streams, timeouts and aborts.
+// The client-node transport, configured both ways (a kubeconfig, a ServiceAccount directory), against a local HTTPS
+// server playing the API server: pages, Status errors, watch streams, timeouts and aborts.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { issue, newCa } from '../../test/support/certificates.js';
 import { waitFor } from '../../test/support/wait.js';
 import { clientNodeApi } from './client-node-api.js';
-import { httpsApi } from './https-api.js';
+import { loadClusterConfig } from './kube-config.js';
 import { KubeApiError, type KubeApi, type WatchEvent } from './kube-api.js';
 import { ISTIO_NETWORKING } from './watcher.js';
 
@@ -24,7 +24,6 @@ let server: Server;
 let serverUrl = '';
 let caPem = '';
 const transports: Record<string, KubeApi> = {};
-let tokenFile = '';
 let handler: Handler = (_request, response) => response.end();
 const seen: { url: URL; authorization: string | undefined }[] = [];
 const openResponses = new Set<ServerResponse>();
@@ -52,12 +51,8 @@ beforeAll(async () => {
     contexts: [{ name: 'test', cluster: 'test', user: 'test' }],
     currentContext: 'test',
   });
-  transports['client-node'] = clientNodeApi(kubeConfig);
-  const sa = mkdtempSync(join(tmpdir(), 'egress-guard-sa-'));
-  tokenFile = join(sa, 'token');
-  writeFileSync(join(sa, 'ca.crt'), ca.certPem);
-  writeFileSync(tokenFile, `${TOKEN}\n`);
-  transports['node:https'] = httpsApi({ server: serverUrl, caFile: join(sa, 'ca.crt'), tokenFile, tokenTtlMs: 0 });
+  transports['kubeconfig'] = clientNodeApi(kubeConfig);
+  transports['in-cluster'] = await inClusterApi(ca.certPem);
 });
 
 afterAll(async () => {
@@ -65,6 +60,20 @@ afterAll(async () => {
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 });
+
+/** The transport as the server builds it in a pod: a ServiceAccount directory and KUBERNETES_SERVICE_*. */
+async function inClusterApi(caCertPem: string): Promise<KubeApi> {
+  const sa = mkdtempSync(join(tmpdir(), 'egress-guard-sa-'));
+  writeFileSync(join(sa, 'ca.crt'), caCertPem);
+  writeFileSync(join(sa, 'token'), TOKEN);
+  const { port } = new URL(serverUrl);
+  const config = await loadClusterConfig(
+    { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: port },
+    { serviceAccountDir: sa },
+  );
+  if (!config) throw new Error('no in-cluster config');
+  return clientNodeApi(config.kubeConfig);
+}
 
 const json = (response: ServerResponse, status: number, body: unknown) => {
   response.writeHead(status, { 'content-type': 'application/json' });
@@ -94,7 +103,7 @@ function collectWatch(api: KubeApi, options: { resourceVersion?: string; connect
   return { result, handle };
 }
 
-describe.each(['client-node', 'node:https'])('%s transport', (name) => {
+describe.each(['kubeconfig', 'in-cluster'])('%s transport', (name) => {
   let api: KubeApi;
   beforeAll(() => {
     api = transports[name] as KubeApi;
@@ -215,22 +224,18 @@ describe.each(['client-node', 'node:https'])('%s transport', (name) => {
     });
 
     it('reports a refused connection', async () => {
-      let refused: KubeApi;
-      if (name === 'client-node') {
-        const kubeConfig = new KubeConfig();
-        kubeConfig.loadFromOptions({
-          clusters: [{ name: 'x', server: 'https://127.0.0.1:2', skipTLSVerify: true }],
-          users: [{ name: 'x', token: TOKEN }],
-          contexts: [{ name: 'x', cluster: 'x', user: 'x' }],
-          currentContext: 'x',
-        });
-        refused = clientNodeApi(kubeConfig);
-      } else {
-        refused = httpsApi({ server: 'https://127.0.0.1:2', caFile: join(tokenFile, '..', 'ca.crt'), tokenFile });
-      }
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromOptions({
+        clusters: [{ name: 'x', server: 'https://127.0.0.1:2', skipTLSVerify: true }],
+        users: [{ name: 'x', token: TOKEN }],
+        contexts: [{ name: 'x', cluster: 'x', user: 'x' }],
+        currentContext: 'x',
+      });
+      const refused = clientNodeApi(kubeConfig);
       const error = await refused.list(SE, { limit: 1, timeoutMs: 2_000 }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(KubeApiError);
-      expect((error as KubeApiError).message).toMatch(/ECONNREFUSED/);
+      expect((error as KubeApiError).message).toMatch(/^list serviceentries: https:\/\/127\.0\.0\.1:2: .*ECONNREFUSED/);
+      expect((error as KubeApiError).message).not.toContain(TOKEN);
       const ended = await new Promise<KubeApiError | undefined>((resolve) => {
         refused.watch(
           SE,
@@ -238,31 +243,25 @@ describe.each(['client-node', 'node:https'])('%s transport', (name) => {
           { onOpen: () => undefined, onEvent: () => undefined, onEnd: resolve },
         );
       });
-      expect(ended?.message).toMatch(/ECONNREFUSED/);
+      expect(ended?.message).toMatch(/^watch serviceentries: https:\/\/127\.0\.0\.1:2: .*ECONNREFUSED/);
     });
   });
 });
 
-describe('node:https transport', () => {
-  it('re-reads a rotated token file', async () => {
+describe('in-cluster transport', () => {
+  it('sends the token from the ServiceAccount directory', async () => {
     handler = (_request, response) => json(response, 200, { metadata: { resourceVersion: '1' }, items: [] });
-    const api = transports['node:https'] as KubeApi;
-    writeFileSync(tokenFile, 'rotated-token\n');
-    try {
-      await api.list(SE, { limit: 1, timeoutMs: 5_000 });
-      expect(seen.at(-1)?.authorization).toBe('Bearer rotated-token');
-    } finally {
-      writeFileSync(tokenFile, `${TOKEN}\n`);
-    }
+    await (transports['in-cluster'] as KubeApi).list(SE, { limit: 1, timeoutMs: 5_000 });
+    expect(seen.at(-1)?.authorization).toBe(`Bearer ${TOKEN}`);
   });
 
   it('refuses a server certificate its CA file did not sign', async () => {
     const otherCa = await newCa('someone else');
-    const dir = mkdtempSync(join(tmpdir(), 'egress-guard-sa-'));
-    writeFileSync(join(dir, 'ca.crt'), otherCa.certPem);
-    const api = httpsApi({ server: serverUrl, caFile: join(dir, 'ca.crt'), tokenFile });
+    const api = await inClusterApi(otherCa.certPem);
+    const before = seen.length;
     const error = await api.list(SE, { limit: 1, timeoutMs: 5_000 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KubeApiError);
+    expect(seen.length).toBe(before);
     expect(caPem).not.toBe(otherCa.certPem);
   });
 });

@@ -1,17 +1,12 @@
 // The two API calls the cluster watch needs, list (one page) and watch (one stream), behind a small interface
-// so the watch state machine (watcher.ts) is tested against a fake. Two implementations:
-//   https-api.ts        node:https with the pod's ServiceAccount: what runs in production (in-cluster).
-//   client-node-api.ts  @kubernetes/client-node (CustomObjectsApi.listClusterCustomObject + Watch) for a
-//                       kubeconfig, whatever its auth (exec plugins, OIDC, client certificates).
-// Both are loaded on demand: importing client-node costs ~70 MB RSS (its KubeConfig pulls in every generated
-// API and model), a third of the 200 MB budget for 100,000 ServiceEntries; in a pod the server never loads it.
+// so the watch state machine (watcher.ts) is tested against a fake. The one implementation, client-node-api.ts,
+// runs over @kubernetes/client-node for every source (ServiceAccount or kubeconfig) and serves the CLI's audit too.
 //
 // Why not client-node's informer (makeInformer/ListWatch)? Its ObjectCache keeps every raw object as
-// received, managedFields and last-applied annotations included (measured: +28 MB heap for 10,000
-// ServiceEntries against +10 MB for the views alone), next to our own views. It also lists everything in one
-// response (no pages), stops after a failed re-list (an error callback, no retry), and has no connect or idle
-// timeout. Here only views are kept, and lists come in pages of `limit` objects, so at most one page of raw
-// objects is alive at a time.
+// received, managedFields and last-applied annotations included, next to our own views. It also lists
+// everything in one response (no pages), stops after a failed re-list (an error callback, no retry), and has no
+// connect or idle timeout. Here only views are kept, and lists come in pages of `limit` objects, so at most one
+// page of raw objects is alive at a time.
 
 export interface Resource {
   group: string;
@@ -81,10 +76,13 @@ export function toListPage(body: unknown): ListPage {
   return { items, resourceVersion: textOf(metadata.resourceVersion) ?? '', ...(next ? { continue: next } : {}) };
 }
 
-/** A Status body's message, or the error's own; never headers or request options (they may hold credentials). */
-export function toKubeApiError(error: unknown, what: string): KubeApiError {
+/**
+ * A Status body's message, or the error's own and its cause, after the server's address when there was no answer;
+ * never headers or request options (they may hold credentials).
+ */
+export function toKubeApiError(error: unknown, what: string, server?: string): KubeApiError {
   if (error instanceof KubeApiError) return error;
-  // client-node's ApiException (matched by shape: this module must not load client-node).
+  // client-node's ApiException, matched by shape so that fakes in tests need not build one.
   if (isDict(error) && typeof error.code === 'number' && 'body' in error && 'headers' in error) {
     return statusError(what, error.code, typeof error.body === 'string' ? safeJson(error.body) : error.body);
   }
@@ -103,7 +101,8 @@ export function toKubeApiError(error: unknown, what: string): KubeApiError {
   // undici's fetch says only "fetch failed"; the reason (ECONNREFUSED, a TLS error) is its cause's code.
   const reason = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : undefined;
   const code = reason && !message.includes(reason) ? ` (${reason})` : '';
-  return new KubeApiError(`${what}: ${status === undefined ? '' : `HTTP ${status} `}${message}${code}`, status);
+  const where = status === undefined ? (server ? `${server}: ` : '') : `HTTP ${status} `;
+  return new KubeApiError(`${what}: ${where}${message}${code}`, status);
 }
 
 /** A non-2xx answer, with the message of its Status body when it has one. */

@@ -40,13 +40,9 @@ describe('loadClusterConfig', () => {
       { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443', HOME: dir() },
       { serviceAccountDir: serviceAccount() },
     );
-    expect(config).toMatchObject({
-      kind: 'in-cluster',
-      source: 'in-cluster',
-      server: 'https://10.0.0.1:443',
-      context: 'in-cluster',
-    });
-    expect(config?.kind === 'in-cluster' && config.tokenFile).toMatch(/token$/);
+    expect(config).toMatchObject({ source: 'in-cluster', server: 'https://10.0.0.1:443', context: 'in-cluster' });
+    expect(config?.kubeConfig.getCurrentCluster()?.caFile).toMatch(/ca\.crt$/);
+    expect(config?.kubeConfig.getCurrentUser()?.authProvider?.config?.tokenFile).toMatch(/token$/);
   });
 
   it('brackets an IPv6 service host', async () => {
@@ -82,7 +78,7 @@ describe('loadClusterConfig', () => {
     writeFileSync(join(d, 'config'), kubeconfig([{ name: 'a', server: 'https://a.example' }], 'a'));
     const env = { KUBECONFIG: join(d, 'config'), KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' };
     expect(await loadClusterConfig(env, { serviceAccountDir: serviceAccount() })).toMatchObject({
-      kind: 'kubeconfig',
+      source: join(d, 'config'),
       server: 'https://a.example',
     });
   });
@@ -104,7 +100,20 @@ describe('loadClusterConfig', () => {
       context: 'b',
     });
     await expect(loadClusterConfig({ KUBECONFIG: join(d, 'config') }, { context: 'c' })).rejects.toThrow(
-      /no context "c"/,
+      'context "c" is not in the kubeconfig (contexts: a, b)',
+    );
+  });
+
+  it('reads an explicit kubeconfig file before KUBECONFIG, and rejects a missing one', async () => {
+    const d = dir();
+    writeFileSync(join(d, 'a'), kubeconfig([{ name: 'a', server: 'https://a.example' }], 'a'));
+    writeFileSync(join(d, 'b'), kubeconfig([{ name: 'b', server: 'https://b.example' }], 'b'));
+    expect(await loadClusterConfig({ KUBECONFIG: join(d, 'a') }, { kubeconfig: join(d, 'b') })).toMatchObject({
+      server: 'https://b.example',
+      source: join(d, 'b'),
+    });
+    await expect(loadClusterConfig({}, { kubeconfig: join(d, 'c') })).rejects.toThrow(
+      `no such kubeconfig: ${join(d, 'c')}`,
     );
   });
 
