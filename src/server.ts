@@ -10,7 +10,7 @@ import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Readiness } from './readiness.js';
 import { objectAtHandView } from './rules/object-at-hand.js';
-import type { RuleSettings } from './rules/types.js';
+import type { ClusterViewFor, RuleSettings } from './rules/types.js';
 import { CertificateReloader, certificateSummary, recordCertificate } from './tls/certificate-reloader.js';
 import {
   inspectCertificate,
@@ -20,7 +20,7 @@ import {
   type TlsMaterial,
 } from './tls/certificate.js';
 import { podMutator } from './webhooks/mutate-pods.js';
-import { serviceEntryValidator, type ClusterViewFor } from './webhooks/validate-serviceentries.js';
+import { serviceEntryValidator } from './webhooks/validate-serviceentries.js';
 
 export type { TlsMaterial } from './tls/certificate.js';
 

@@ -4,8 +4,7 @@
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Readiness } from '../readiness.js';
-import type { RuleSettings } from '../rules/types.js';
-import type { ClusterViewFor } from '../webhooks/validate-serviceentries.js';
+import type { ClusterViewFor, RuleSettings } from '../rules/types.js';
 import { clientNodeApi } from './client-node-api.js';
 import { loadClusterConfig, type ClusterConfigOptions, type Env } from './kube-config.js';
 import type { KubeApi } from './kube-api.js';

@@ -7,8 +7,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Readiness } from '../readiness.js';
 import { objectAtHandView } from '../rules/object-at-hand.js';
-import type { RuleSettings } from '../rules/types.js';
-import type { ClusterViewFor } from '../webhooks/validate-serviceentries.js';
+import type { ClusterViewFor, RuleSettings } from '../rules/types.js';
 import type { ClusterWatcher, ClusterWatchState, WatchedKind } from './watcher.js';
 
 export const READINESS_CHECK = 'cluster-cache';

@@ -64,6 +64,9 @@ export interface ClusterView {
   readonly scope: ClusterScope;
 }
 
+/** How the ServiceEntry webhook gets the view for the entry under review: the object alone, or the cluster index. */
+export type ClusterViewFor = (entry: ServiceEntryView) => ClusterView;
+
 export interface RuleContext {
   settings: RuleSettings;
   cluster: ClusterView;

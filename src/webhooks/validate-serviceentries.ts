@@ -5,13 +5,10 @@ import type { DestinationRuleView } from '../istio/destination-rule.js';
 import { toServiceEntryView, type ServiceEntryView } from '../istio/service-entry.js';
 import { evaluateServiceEntry } from '../rules/index.js';
 import { serviceEntryVerdict } from '../rules/verdict.js';
-import type { ClusterView, RuleSettings } from '../rules/types.js';
+import type { ClusterView, ClusterViewFor, RuleSettings } from '../rules/types.js';
 
 const ISTIO_NETWORKING_VERSIONS = new Set(['v1', 'v1beta1', 'v1alpha3']);
 const NO_RULES: readonly string[] = [];
-
-/** How the webhook sees the rest of the cluster: the object alone, or the informer-backed index. */
-export type ClusterViewFor = (entry: ServiceEntryView) => ClusterView;
 
 export function serviceEntryValidator(settings: RuleSettings, clusterViewFor: ClusterViewFor): Webhook {
   return {
