@@ -4,6 +4,7 @@
 // are grouped by the workload to restart. The listing is behind AuditSource, so this module does no I/O itself.
 import { evaluateAll } from '../cluster/evaluate.js';
 import { HostIndex } from '../cluster/host-index.js';
+import { field, isJsonObject } from '../json.js';
 import type { AutoAllocateMode } from '../config.js';
 import { toDestinationRuleView } from '../istio/destination-rule.js';
 import { toServiceEntryView } from '../istio/service-entry.js';
@@ -11,7 +12,7 @@ import { planPodMutation, type PodMutationPlan } from '../mutation/pod-mutation.
 import { shortList } from '../rules/short-list.js';
 import type { RuleSettings } from '../rules/types.js';
 import { NEVER_MUTATED_NAMESPACES } from './dns-capture.js';
-import { field, isJson, text } from './objects.js';
+import { text } from './objects.js';
 import type { ObjectRef, Report, ReportFinding } from './report.js';
 
 export const MISSING_DNS_CAPTURE = 'missing-dns-capture';
@@ -152,7 +153,7 @@ export function podsToReport(pods: readonly unknown[], mode: AutoAllocateMode): 
   for (const pod of pods) {
     // A string in JSON, a Date from @kubernetes/client-node's typed models: either way, set means terminating.
     const deletion = field(field(pod, 'metadata'), 'deletionTimestamp');
-    if (!isJson(pod) || (deletion !== undefined && deletion !== null)) continue;
+    if (!isJsonObject(pod) || (deletion !== undefined && deletion !== null)) continue;
     const phase = text(field(field(pod, 'status'), 'phase'));
     if (phase === 'Succeeded' || phase === 'Failed') continue;
     const plan = planPodMutation(pod, mode);

@@ -7,15 +7,14 @@ import { HostIndex } from '../cluster/host-index.js';
 import type { AutoAllocateMode } from '../config.js';
 import { toDestinationRuleView } from '../istio/destination-rule.js';
 import { toServiceEntryView } from '../istio/service-entry.js';
+import { field, isJsonObject } from '../json.js';
 import { planPodMutation, PROXY_CONFIG_ANNOTATION } from '../mutation/pod-mutation.js';
 import type { RuleSettings } from '../rules/types.js';
 import { describePlan, isMutatedNamespace, NEVER_MUTATED_NAMESPACES } from './dns-capture.js';
 import {
   classify,
-  field,
   formatFieldPath,
   groupOf,
-  isJson,
   isNamespaced,
   parseFieldPath,
   text,
@@ -179,7 +178,7 @@ function previewMutation(
   mode: AutoAllocateMode,
 ): ReportFinding | undefined {
   // A workload without a pod template is rejected by the API server long before a pod exists.
-  if (!isJson(template)) return undefined;
+  if (!isJsonObject(template)) return undefined;
   const plan = planPodMutation(template, mode);
   const { message, notApplicable } = describePlan(plan, mode);
   const annotationPath = [...templatePath, 'metadata', 'annotations', PROXY_CONFIG_ANNOTATION];

@@ -2,12 +2,11 @@
 // whose items may leave out apiVersion and kind), and each object is sorted into what `check` looks at:
 // ServiceEntries and DestinationRules for the rules, Namespaces for their opt-in label, Pods and the pod
 // templates of workloads for the mutation preview. Pure.
+import { describeJsonType, field, isJsonObject, type JsonObject } from '../json.js';
 import { ManifestError, type FieldPath, type ManifestDocument } from './load-manifests.js';
 
-type Json = Record<string, unknown>;
-
 export interface ManifestObject {
-  object: Json;
+  object: JsonObject;
   apiVersion: string;
   kind: string;
   file: string;
@@ -21,15 +20,6 @@ export interface ManifestObject {
   lineAt(path: FieldPath): number;
 }
 
-export function isJson(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Own properties only, so `constructor` or `__proto__` never reach a prototype. */
-export function field(value: unknown, key: string): unknown {
-  return isJson(value) && Object.hasOwn(value, key) ? value[key] : undefined;
-}
-
 export function text(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
@@ -39,7 +29,7 @@ export function groupOf(apiVersion: string): string {
   return slash < 0 ? '' : apiVersion.slice(0, slash);
 }
 
-function isList(object: Json, kind: string): boolean {
+function isList(object: JsonObject, kind: string): boolean {
   return kind === 'List' || (kind.endsWith('List') && kind.length > 4 && Array.isArray(field(object, 'items')));
 }
 
@@ -56,11 +46,11 @@ function expand(
 ): ManifestObject[] {
   const line = document.lineAt(itemPath);
   const where = itemPath.length === 0 ? '' : ` (${formatFieldPath(itemPath)})`;
-  if (!isJson(value)) {
+  if (!isJsonObject(value)) {
     throw new ManifestError(
       document.file,
       line,
-      `expected a Kubernetes object (a mapping with apiVersion and kind)${where}, found ${describe(value)}`,
+      `expected a Kubernetes object (a mapping with apiVersion and kind)${where}, found ${describeJsonType(value)}`,
     );
   }
   // Items of a typed list, as the API returns them (GET /apis/networking.istio.io/v1/serviceentries), have no kind.
@@ -74,7 +64,7 @@ function expand(
     const items = field(value, 'items');
     if (items === undefined || items === null) return [];
     if (!Array.isArray(items))
-      throw new ManifestError(document.file, line, `${kind} items is ${describe(items)}, not a list${where}`);
+      throw new ManifestError(document.file, line, `${kind} items is ${describeJsonType(items)}, not a list${where}`);
     return items.flatMap((item, index) => expand(document, item, [...itemPath, 'items', index], { apiVersion, kind }));
   }
   return [
@@ -89,13 +79,6 @@ function expand(
       lineAt: (path) => document.lineAt([...itemPath, ...path]),
     },
   ];
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return `a ${typeof value}`;
 }
 
 const ISTIO_NETWORKING = 'networking.istio.io';
@@ -146,7 +129,7 @@ export function classify({
 
 function stringMap(value: unknown): Record<string, string> {
   const result: Record<string, string> = Object.create(null);
-  if (!isJson(value)) return result;
+  if (!isJsonObject(value)) return result;
   for (const [key, entry] of Object.entries(value)) if (typeof entry === 'string') result[key] = entry;
   return result;
 }

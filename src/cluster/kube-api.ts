@@ -8,6 +8,8 @@
 // connect or idle timeout. Here only views are kept, and lists come in pages of `limit` objects, so at most one
 // page of raw objects is alive at a time.
 
+import { isJsonObject } from '../json.js';
+
 export interface Resource {
   group: string;
   version: string;
@@ -62,16 +64,13 @@ export class KubeApiError extends Error {
   }
 }
 
-type Dict = Record<string, unknown>;
-export const isDict = (value: unknown): value is Dict =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 export const textOf = (value: unknown): string | undefined =>
   typeof value === 'string' && value !== '' ? value : undefined;
 
 /** A list response body reduced to a page. */
 export function toListPage(body: unknown): ListPage {
-  const metadata = isDict(body) && isDict(body.metadata) ? body.metadata : {};
-  const items = isDict(body) && Array.isArray(body.items) ? body.items : [];
+  const metadata = isJsonObject(body) && isJsonObject(body.metadata) ? body.metadata : {};
+  const items = isJsonObject(body) && Array.isArray(body.items) ? body.items : [];
   const next = textOf(metadata.continue);
   return { items, resourceVersion: textOf(metadata.resourceVersion) ?? '', ...(next ? { continue: next } : {}) };
 }
@@ -83,7 +82,7 @@ export function toListPage(body: unknown): ListPage {
 export function toKubeApiError(error: unknown, what: string, server?: string): KubeApiError {
   if (error instanceof KubeApiError) return error;
   // client-node's ApiException, matched by shape so that fakes in tests need not build one.
-  if (isDict(error) && typeof error.code === 'number' && 'body' in error && 'headers' in error) {
+  if (isJsonObject(error) && typeof error.code === 'number' && 'body' in error && 'headers' in error) {
     return statusError(what, error.code, typeof error.body === 'string' ? safeJson(error.body) : error.body);
   }
   const e = error as
@@ -107,7 +106,7 @@ export function toKubeApiError(error: unknown, what: string, server?: string): K
 
 /** A non-2xx answer, with the message of its Status body when it has one. */
 export function statusError(what: string, status: number, body: unknown): KubeApiError {
-  const detail = isDict(body) ? (textOf(body.message) ?? textOf(body.reason)) : undefined;
+  const detail = isJsonObject(body) ? (textOf(body.message) ?? textOf(body.reason)) : undefined;
   return new KubeApiError(`${what}: HTTP ${status}${detail ? ` ${detail}` : ''}`, status);
 }
 

@@ -14,6 +14,7 @@
 import { EventEmitter } from 'node:events';
 import { toDestinationRuleView } from '../istio/destination-rule.js';
 import { toServiceEntryView } from '../istio/service-entry.js';
+import { field } from '../json.js';
 import type { Logger } from '../log.js';
 import { backoffDelay, DEFAULT_BACKOFF, nextAttempt, type BackoffPolicy } from './backoff.js';
 import { HostIndex } from './host-index.js';
@@ -88,11 +89,9 @@ type Phase = 'idle' | 'listing' | 'watching' | 'waiting' | 'stopped';
 const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
 
 function metadataOf(object: unknown): { namespace: string; name: string; resourceVersion?: string } {
-  const metadata =
-    typeof object === 'object' && object !== null ? (object as { metadata?: unknown }).metadata : undefined;
+  const metadata = field(object, 'metadata');
   const read = (key: string) => {
-    const value =
-      typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>)[key] : undefined;
+    const value = field(metadata, key);
     return typeof value === 'string' ? value : undefined;
   };
   const resourceVersion = read('resourceVersion');
