@@ -3,12 +3,11 @@
 // I/O lives here and in main.ts; main imports this module lazily, so `check` never loads the client.
 import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type { AuditSource, OwnerReference } from './audit.js';
+import { ISTIO_NETWORKING_VERSIONS } from '../istio/api-versions.js';
 import { OPT_IN_SELECTOR } from './dns-capture.js';
 
 export const PAGE_SIZE = 500;
 const ISTIO_GROUP = 'networking.istio.io';
-/** Newest first: v1 since Istio 1.22; older control planes serve only v1beta1 (and v1alpha3). */
-const ISTIO_VERSIONS = ['v1', 'v1beta1', 'v1alpha3'];
 
 /** Anything that stops the audit: a bad kubeconfig, an unreachable or refusing API server. */
 export class AuditError extends Error {
@@ -95,7 +94,7 @@ export function kubeSource(options: KubeSourceOptions): AuditSource {
   }
 
   async function listIstio(plural: string): Promise<unknown[]> {
-    for (const version of ISTIO_VERSIONS) {
+    for (const version of ISTIO_NETWORKING_VERSIONS) {
       try {
         return await listAll(`${plural}.${ISTIO_GROUP}`, async (continueToken) => {
           const list: unknown = await custom.listClusterCustomObject({
