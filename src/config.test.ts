@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, loadConfig, parsePortList } from './config.js';
+import { ConfigError, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
   it('runs on embedded defaults with an empty environment', () => {
@@ -10,6 +10,7 @@ describe('loadConfig', () => {
       tlsCertFile: 'certs/tls.crt',
       tlsKeyFile: 'certs/tls.key',
       autoAllocateMode: 'agent',
+      istio: { version: { major: 1, minor: 31 }, allocator: 'istiod' },
       expectedPorts: [80, 443],
       undeclaredPortsAction: 'warn',
       logLevel: 'info',
@@ -55,23 +56,49 @@ describe('loadConfig', () => {
     [{ EXPECTED_PORTS: '80,https' }, /EXPECTED_PORTS: "https" is not a port number/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ SHUTDOWN_DELAY_SECONDS: '-1' }, /SHUTDOWN_DELAY_SECONDS/],
+    [{ ISTIO_VERSION: 'latest' }, /ISTIO_VERSION: "latest" is not an Istio release like "1.28"/],
+    [{ ISTIO_VERSION: '2.1' }, /ISTIO_VERSION: "2.1" is not an Istio release/],
+    [{ ISTIOD_IP_AUTOALLOCATE: 'on' }, /ISTIOD_IP_AUTOALLOCATE: "on" is not one of true, false/],
+    // controller mode leaves allocation to istiod; a release whose istiod does not allocate would get no addresses.
+    [
+      { AUTO_ALLOCATE_MODE: 'controller', ISTIO_VERSION: '1.24.2' },
+      /AUTO_ALLOCATE_MODE: "controller" needs istiod's IP allocator, which Istio 1.24 does not run by default \(1.25\+ does\); set AUTO_ALLOCATE_MODE=agent/,
+    ],
+    [
+      { AUTO_ALLOCATE_MODE: 'controller', ISTIOD_IP_AUTOALLOCATE: 'false' },
+      /Istio 1.31 runs with ISTIOD_IP_AUTOALLOCATE=false/,
+    ],
   ])('rejects %p with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
   });
 
+  // pilot/pkg/features/pilot.go PILOT_ENABLE_IP_AUTOALLOCATE (default true on master; the default from 1.25).
+  it.each([
+    [{}, { version: { major: 1, minor: 31 }, allocator: 'istiod' }],
+    [{ ISTIO_VERSION: '1.25' }, { version: { major: 1, minor: 25 }, allocator: 'istiod' }],
+    [{ ISTIO_VERSION: 'v1.24.6' }, { version: { major: 1, minor: 24 }, allocator: 'legacy' }],
+    [
+      { ISTIO_VERSION: '1.22', ISTIOD_IP_AUTOALLOCATE: 'true' },
+      { version: { major: 1, minor: 22 }, allocator: 'istiod' },
+    ],
+    [
+      { ISTIO_VERSION: '1.28.0-beta.1', ISTIOD_IP_AUTOALLOCATE: 'false' },
+      { version: { major: 1, minor: 28 }, allocator: 'legacy' },
+    ],
+    [
+      { ISTIO_VERSION: '1.24', AUTO_ALLOCATE_MODE: 'agent' },
+      { version: { major: 1, minor: 24 }, allocator: 'legacy' },
+    ],
+    [
+      { ISTIO_VERSION: '1.26', AUTO_ALLOCATE_MODE: 'controller' },
+      { version: { major: 1, minor: 26 }, allocator: 'istiod' },
+    ],
+  ])('reads the Istio release and its allocator from %p', (env, istio) => {
+    expect(loadConfig(env).istio).toEqual(istio);
+  });
+
   it('never echoes a value it was not asked to check', () => {
     expect(() => loadConfig({ PORT: 'x', SECRET_TOKEN: 'hunter2' })).toThrow(/^(?!.*hunter2)/);
-  });
-});
-
-describe('parsePortList', () => {
-  it('sorts, deduplicates and ignores empty items', () => {
-    expect(parsePortList('443,80,,443 ', 'x')).toEqual([80, 443]);
-  });
-  it.each(['0', '65536', '8o', '-1', '1.5'])('rejects %p', (item) => {
-    expect(() => parsePortList(`80,${item}`, 'egress-guard.io/expected-ports')).toThrow(
-      /egress-guard.io\/expected-ports/,
-    );
   });
 });

@@ -1,4 +1,12 @@
 // The one place configuration is read. Everything else receives a Config value.
+import {
+  DEFAULT_ISTIO_VERSION,
+  defaultAllocator,
+  formatVersion,
+  parseIstioVersion,
+  type IstioTarget,
+} from './istio/version.js';
+import { parsePortList, PortListError } from './rules/port-list.js';
 import type { RuleSettings, UndeclaredPortsAction } from './rules/types.js';
 
 export type AutoAllocateMode = 'agent' | 'controller';
@@ -15,6 +23,8 @@ export interface Config {
   /** Optional CA bundle; when set, the admission listener requires a client certificate signed by it (issue 6). */
   clientCaFile?: string;
   autoAllocateMode: AutoAllocateMode;
+  /** The Istio release (ISTIO_VERSION) and the IP allocator in force (ISTIOD_IP_AUTOALLOCATE, else the release's). */
+  istio: IstioTarget;
   expectedPorts: number[];
   undeclaredPortsAction: UndeclaredPortsAction;
   logLevel: string;
@@ -43,7 +53,7 @@ export const DEFAULTS = {
   logLevel: 'info',
   bodyLimitBytes: 7 * 1024 * 1024,
   shutdownDelaySeconds: 5,
-} as const satisfies Omit<Config, 'expectedPorts'> & { expectedPorts: readonly number[] };
+} as const satisfies Omit<Config, 'expectedPorts' | 'istio'> & { expectedPorts: readonly number[] };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -52,6 +62,16 @@ export type Env = Record<string, string | undefined>;
 /** Reads and checks every setting; a bad value throws ConfigError naming the variable and what it accepts. */
 export function loadConfig(env: Env): Config {
   const clientCaFile = nonEmpty(env.CLIENT_CA_FILE);
+  const autoAllocateMode = oneOf(env, 'AUTO_ALLOCATE_MODE', ['agent', 'controller'], DEFAULTS.autoAllocateMode);
+  const istio = istioTargetFrom(env);
+  // The webhook's controller mode leaves allocation to istiod: without istiod's allocator no pod would get addresses.
+  if (autoAllocateMode === 'controller' && istio.allocator === 'legacy') {
+    throw new ConfigError(
+      `AUTO_ALLOCATE_MODE: "controller" needs istiod's IP allocator, which Istio ${formatVersion(istio.version)} ` +
+        `${nonEmpty(env.ISTIOD_IP_AUTOALLOCATE) === undefined ? 'does not run by default (1.25+ does)' : 'runs with ISTIOD_IP_AUTOALLOCATE=false'}; ` +
+        `set AUTO_ALLOCATE_MODE=agent, or ISTIOD_IP_AUTOALLOCATE=true if istiod has PILOT_ENABLE_IP_AUTOALLOCATE=true`,
+    );
+  }
   return {
     port: portFrom(env, 'PORT', DEFAULTS.port),
     opsPort: portFrom(env, 'OPS_PORT', DEFAULTS.opsPort),
@@ -59,11 +79,12 @@ export function loadConfig(env: Env): Config {
     tlsCertFile: nonEmpty(env.TLS_CERT_FILE) ?? DEFAULTS.tlsCertFile,
     tlsKeyFile: nonEmpty(env.TLS_KEY_FILE) ?? DEFAULTS.tlsKeyFile,
     ...(clientCaFile ? { clientCaFile } : {}),
-    autoAllocateMode: oneOf(env, 'AUTO_ALLOCATE_MODE', ['agent', 'controller'], DEFAULTS.autoAllocateMode),
+    autoAllocateMode,
+    istio,
     expectedPorts:
       env.EXPECTED_PORTS === undefined
         ? [...DEFAULTS.expectedPorts]
-        : parsePortList(env.EXPECTED_PORTS, 'EXPECTED_PORTS'),
+        : portListFrom(env.EXPECTED_PORTS, 'EXPECTED_PORTS'),
     undeclaredPortsAction: oneOf(env, 'UNDECLARED_PORTS_ACTION', ['warn', 'deny'], DEFAULTS.undeclaredPortsAction),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, DEFAULTS.logLevel),
     bodyLimitBytes: DEFAULTS.bodyLimitBytes,
@@ -73,25 +94,35 @@ export function loadConfig(env: Env): Config {
 
 /** What the rules need of the configuration; one object, so caches keyed on it (HostIndex) stay warm. */
 export function ruleSettingsOf(config: Config): RuleSettings {
-  return { expectedPorts: config.expectedPorts, undeclaredPortsAction: config.undeclaredPortsAction };
+  return {
+    expectedPorts: config.expectedPorts,
+    undeclaredPortsAction: config.undeclaredPortsAction,
+    istio: config.istio,
+  };
 }
 
-/** "80,443, 9444" -> [80, 443, 9444]; shared with the ServiceEntry annotation egress-guard.io/expected-ports. */
-export function parsePortList(text: string, what: string): number[] {
-  const ports = text
-    .split(',')
-    .map((part) => part.trim())
-    .filter((part) => part !== '');
-  const parsed = ports.map((part) => {
-    const port = /^\d+$/.test(part) ? Number(part) : NaN;
-    if (!(port >= 1 && port <= 65535)) {
-      throw new ConfigError(
-        `${what}: "${part}" is not a port number (1-65535); expected a comma-separated list like "80,443"`,
-      );
-    }
-    return port;
-  });
-  return [...new Set(parsed)].sort((a, b) => a - b);
+function portListFrom(text: string, name: string): number[] {
+  try {
+    return parsePortList(text, name);
+  } catch (error) {
+    if (error instanceof PortListError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
+/**
+ * ISTIO_VERSION: the Istio release of the cluster ("1.28" or "1.28.3"). ISTIOD_IP_AUTOALLOCATE: istiod's
+ * PILOT_ENABLE_IP_AUTOALLOCATE, when it differs from the release's default (on from 1.25).
+ */
+function istioTargetFrom(env: Env): IstioTarget {
+  const raw = nonEmpty(env.ISTIO_VERSION);
+  const version = raw === undefined ? DEFAULT_ISTIO_VERSION : parseIstioVersion(raw);
+  if (version === undefined) {
+    throw new ConfigError(`ISTIO_VERSION: "${raw}" is not an Istio release like "1.28" or "1.28.3"`);
+  }
+  const fallback = defaultAllocator(version) === 'istiod' ? 'true' : 'false';
+  const autoallocate = oneOf(env, 'ISTIOD_IP_AUTOALLOCATE', ['true', 'false'], fallback);
+  return { version, allocator: autoallocate === 'true' ? 'istiod' : 'legacy' };
 }
 
 function portFrom(env: Env, name: string, fallback: number): number {

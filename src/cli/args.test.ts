@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseCommandLine, UsageError } from './args.js';
 
-const DEFAULTS = { settings: { expectedPorts: [80, 443], undeclaredPortsAction: 'warn' }, mode: 'agent' };
+const ISTIO = { version: { major: 1, minor: 31 }, allocator: 'istiod' };
+const DEFAULTS = { settings: { expectedPorts: [80, 443], undeclaredPortsAction: 'warn', istio: ISTIO }, mode: 'agent' };
 
 describe('parseCommandLine', () => {
   it.each([
@@ -68,13 +69,25 @@ describe('parseCommandLine', () => {
       'the environment',
       [],
       { EXPECTED_PORTS: '443, 80,9444', UNDECLARED_PORTS_ACTION: 'deny', AUTO_ALLOCATE_MODE: 'controller' },
-      { settings: { expectedPorts: [80, 443, 9444], undeclaredPortsAction: 'deny' }, mode: 'controller' },
+      { settings: { expectedPorts: [80, 443, 9444], undeclaredPortsAction: 'deny', istio: ISTIO }, mode: 'controller' },
     ],
     [
       'flags over the environment',
       ['--expected-ports', '8080', '--undeclared-ports-action', 'warn', '--auto-allocate-mode', 'agent'],
       { EXPECTED_PORTS: '1', UNDECLARED_PORTS_ACTION: 'deny', AUTO_ALLOCATE_MODE: 'controller' },
-      { settings: { expectedPorts: [8080], undeclaredPortsAction: 'warn' }, mode: 'agent' },
+      { settings: { expectedPorts: [8080], undeclaredPortsAction: 'warn', istio: ISTIO }, mode: 'agent' },
+    ],
+    [
+      'the Istio release',
+      ['--istio-version', '1.24.3'],
+      { ISTIO_VERSION: '1.28' },
+      { settings: { istio: { version: { major: 1, minor: 24 }, allocator: 'legacy' } } },
+    ],
+    [
+      "istiod's allocator switched on for an older release",
+      ['--istiod-ip-autoallocate', 'true'],
+      { ISTIO_VERSION: '1.24' },
+      { settings: { istio: { version: { major: 1, minor: 24 }, allocator: 'istiod' } } },
     ],
     ['no server settings', [], { PORT: 'x', LOG_LEVEL: 'LOUD', SHUTDOWN_DELAY_SECONDS: '-1' }, DEFAULTS],
   ])('takes rule settings from %s', (_, flags, env, expected) => {
@@ -103,6 +116,24 @@ describe('parseCommandLine', () => {
       { UNDECLARED_PORTS_ACTION: 'block' },
       'UNDECLARED_PORTS_ACTION: "block" is not one of warn, deny',
       'check',
+    ],
+    [
+      ['check', '-f', 'x', '--istio-version', '2.0'],
+      {},
+      '--istio-version: "2.0" is not an Istio release like "1.28" or "1.28.3"',
+      'check',
+    ],
+    [
+      ['audit', '--auto-allocate-mode', 'controller'],
+      { ISTIO_VERSION: '1.24' },
+      `--auto-allocate-mode: "controller" needs istiod's IP allocator, which Istio 1.24 does not run by default`,
+      'audit',
+    ],
+    [
+      ['audit', '--istiod-ip-autoallocate', 'yes'],
+      {},
+      '--istiod-ip-autoallocate: "yes" is not one of true, false',
+      'audit',
     ],
     [['audit', '--kubeconfig='], {}, '--kubeconfig: empty path', 'audit'],
     [['audit', 'prod'], {}, 'unexpected argument "prod"', 'audit'],

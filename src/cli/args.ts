@@ -1,7 +1,7 @@
 // The command line of `egress-guard`: subcommands, their options and usage texts. Pure: argv and the
 // environment in, a command (or a UsageError) out; rule settings go through loadConfig like the server's.
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type AutoAllocateMode, type Env } from '../config.js';
+import { ConfigError, loadConfig, ruleSettingsOf, type AutoAllocateMode, type Env } from '../config.js';
 import type { RuleSettings } from '../rules/types.js';
 
 export type OutputFormat = 'text' | 'json' | 'policyreport';
@@ -24,6 +24,8 @@ export interface SettingFlags {
   expectedPorts?: string;
   undeclaredPortsAction?: string;
   autoAllocateMode?: string;
+  istioVersion?: string;
+  istiodIpAutoallocate?: string;
 }
 
 export interface CheckCommand {
@@ -53,7 +55,11 @@ const SETTINGS_HELP = `      --expected-ports LIST         ports every auto-allo
       --undeclared-ports-action A   warn or deny: severity of the port-trap rules
                                     (default: $UNDECLARED_PORTS_ACTION, else warn)
       --auto-allocate-mode M        agent or controller: which proxyMetadata the webhook adds
-                                    (default: $AUTO_ALLOCATE_MODE, else agent)`;
+                                    (default: $AUTO_ALLOCATE_MODE, else agent)
+      --istio-version V             Istio release of the cluster, e.g. 1.28: decides the IP allocator and fixes
+                                    (default: $ISTIO_VERSION, else 1.31)
+      --istiod-ip-autoallocate B    true or false: istiod's PILOT_ENABLE_IP_AUTOALLOCATE
+                                    (default: $ISTIOD_IP_AUTOALLOCATE, else true from Istio 1.25)`;
 
 const EXIT_HELP = `Exit status: 0 nothing deny-level, 1 something deny-level, 2 usage, read, parse or API error.`;
 
@@ -106,6 +112,8 @@ const SETTING_OPTIONS = {
   'expected-ports': { type: 'string' },
   'undeclared-ports-action': { type: 'string' },
   'auto-allocate-mode': { type: 'string' },
+  'istio-version': { type: 'string' },
+  'istiod-ip-autoallocate': { type: 'string' },
 } as const;
 
 const OUTPUT_OPTIONS = {
@@ -226,6 +234,8 @@ const SETTING_VARIABLES = [
   ['expected-ports', 'EXPECTED_PORTS'],
   ['undeclared-ports-action', 'UNDECLARED_PORTS_ACTION'],
   ['auto-allocate-mode', 'AUTO_ALLOCATE_MODE'],
+  ['istio-version', 'ISTIO_VERSION'],
+  ['istiod-ip-autoallocate', 'ISTIOD_IP_AUTOALLOCATE'],
 ] as const;
 
 /**
@@ -245,10 +255,7 @@ function settingsFrom(
   }
   try {
     const config = loadConfig(relevant);
-    return {
-      settings: { expectedPorts: config.expectedPorts, undeclaredPortsAction: config.undeclaredPortsAction },
-      mode: config.autoAllocateMode,
-    };
+    return { settings: ruleSettingsOf(config), mode: config.autoAllocateMode };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     // Name the flag when the value came from one.

@@ -28,7 +28,7 @@ const deny: ReportFinding = {
   rule: 'wildcard-dns',
   severity: 'deny',
   message:
-    'spec.hosts[0] "*.example.com": a wildcard host cannot use resolution DNS; use NONE or DYNAMIC_DNS (Istio 1.28+)',
+    'spec.hosts[0] "*.example.com": a wildcard host cannot use resolution DNS without endpoints; use resolution DYNAMIC_DNS or NONE',
   path: 'spec.hosts[0]',
 };
 const warn: ReportFinding = {
@@ -68,7 +68,7 @@ describe('formatText', () => {
   it.each([
     [
       deny,
-      'se.yaml:9: ServiceEntry external/wildcard: [wildcard-dns] deny: spec.hosts[0] "*.example.com": a wildcard host cannot use resolution DNS; use NONE or DYNAMIC_DNS (Istio 1.28+)',
+      'se.yaml:9: ServiceEntry external/wildcard: [wildcard-dns] deny: spec.hosts[0] "*.example.com": a wildcard host cannot use resolution DNS without endpoints; use resolution DYNAMIC_DNS or NONE',
     ],
     [
       warn,

@@ -6,8 +6,9 @@ import { AppsV1Api, BatchV1Api, CoreV1Api, type ConfigurationOptions, type V1Lis
 import { clientNodeApi, withTimeout } from '../cluster/client-node-api.js';
 import { KubeApiError, toKubeApiError, type ListPage } from '../cluster/kube-api.js';
 import { ClusterConfigError, loadClusterConfig, type Env } from '../cluster/kube-config.js';
-import { ISTIO_NETWORKING, ISTIO_NETWORKING_VERSIONS } from '../cluster/watcher.js';
+import { ISTIO_NETWORKING } from '../cluster/watcher.js';
 import type { AuditSource, OwnerReference } from './audit.js';
+import { ISTIO_NETWORKING_VERSIONS } from '../istio/api-versions.js';
 import { OPT_IN_SELECTOR } from './dns-capture.js';
 
 export const PAGE_SIZE = 500;

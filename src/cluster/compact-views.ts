@@ -48,6 +48,7 @@ export class ViewCompactor {
       })),
       resolution: this.intern(view.resolution),
       addresses: this.list(view.addresses, false),
+      endpointCount: view.endpointCount,
       exportTo: this.list(view.exportTo, true),
       labels: this.map(view.labels),
       annotations: this.map(view.annotations),

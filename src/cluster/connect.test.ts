@@ -11,7 +11,11 @@ import { Readiness } from '../readiness.js';
 import { connectCluster } from './connect.js';
 import { ClusterConfigError } from './kube-config.js';
 
-const settings = { expectedPorts: [80, 443], undeclaredPortsAction: 'warn' } as const;
+const settings = {
+  expectedPorts: [80, 443],
+  undeclaredPortsAction: 'warn',
+  istio: { version: { major: 1, minor: 31 }, allocator: 'istiod' },
+} as const;
 
 function kubeconfigFile(): string {
   const file = join(mkdtempSync(join(tmpdir(), 'egress-guard-connect-')), 'config');

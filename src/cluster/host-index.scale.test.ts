@@ -14,6 +14,7 @@ function smallEntry(i: number): ServiceEntryView {
     ports: [{ number: 443, protocol: 'TLS', name: 'https', path: 'spec.ports[0]' }],
     resolution: 'DNS',
     addresses: [],
+    endpointCount: 0,
     // Every tenth entry is private to its namespace.
     exportTo: i % 10 === 0 ? ['.'] : [],
     labels: Object.create(null),

@@ -8,7 +8,11 @@ import { Readiness } from '../readiness.js';
 import { clusterViewFor, readinessOf, registerClusterMetrics, registerClusterReadiness } from './status.js';
 import { ClusterWatcher } from './watcher.js';
 
-const SETTINGS = { expectedPorts: [80, 443], undeclaredPortsAction: 'warn' } as const;
+const SETTINGS = {
+  expectedPorts: [80, 443],
+  undeclaredPortsAction: 'warn',
+  istio: { version: { major: 1, minor: 31 }, allocator: 'istiod' },
+} as const;
 const watchers: ClusterWatcher[] = [];
 afterEach(() => {
   for (const watcher of watchers.splice(0)) watcher.stop();

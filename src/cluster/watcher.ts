@@ -12,6 +12,7 @@
 // keeps the last known state and admission keeps answering from it; the findings say they may be stale.
 // Synced: the first list of both kinds completed (a 404 counts: no CRD, nothing to index).
 import { EventEmitter } from 'node:events';
+import { ISTIO_NETWORKING_VERSIONS } from '../istio/api-versions.js';
 import { toDestinationRuleView } from '../istio/destination-rule.js';
 import { toServiceEntryView } from '../istio/service-entry.js';
 import { field } from '../json.js';
@@ -34,9 +35,6 @@ export const ISTIO_NETWORKING: Readonly<Record<WatchedKind, Resource>> = {
   ServiceEntry: { group: 'networking.istio.io', version: 'v1', plural: 'serviceentries' },
   DestinationRule: { group: 'networking.istio.io', version: 'v1', plural: 'destinationrules' },
 };
-
-/** Newest first: v1 since Istio 1.22; older control planes serve only v1beta1 (and v1alpha3). Same objects in each. */
-export const ISTIO_NETWORKING_VERSIONS = ['v1', 'v1beta1', 'v1alpha3'] as const;
 
 export interface ClusterWatcherOptions {
   api: KubeApi;

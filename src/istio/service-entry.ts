@@ -28,6 +28,8 @@ export interface ServiceEntryView {
   /** Upper-cased; NONE when unset, as the CRD defaults it. Unknown values are kept so rules can ignore them. */
   resolution: Resolution | (string & {});
   addresses: string[];
+  /** How many spec.endpoints the entry lists: istiod's validation asks only whether there are any. */
+  endpointCount: number;
   /** Raw values ('.', '*', namespace names); empty means exported everywhere. */
   exportTo: string[];
   /** The labels and annotations a rule reads (VIEW_LABELS, VIEW_ANNOTATIONS), when set; no others. */
@@ -92,6 +94,12 @@ function collect<T>(value: unknown, paths: ItemPaths, read: (item: unknown, path
     if (item !== undefined) result.push(item);
   }
   return result;
+}
+
+/** A list's length as istiod decodes it (a lone object counts as one, as collect reads it); null or absent is none. */
+function countItems(value: unknown): number {
+  if (Array.isArray(value)) return value.length;
+  return value === undefined || value === null ? 0 : 1;
 }
 
 function nonBlank(value: unknown): string | undefined {
@@ -167,6 +175,7 @@ export function toServiceEntryView(object: unknown, fallbackNamespace?: string):
     ports: collect(spec.ports, PORTS, toPort),
     resolution: upperCased(text(spec.resolution) ?? '') || 'NONE',
     addresses: collect(spec.addresses, ADDRESSES, nonBlank),
+    endpointCount: countItems(spec.endpoints),
     exportTo: collect(spec.exportTo, EXPORT_TO, nonBlank),
     labels: metadataMap(metadata.labels, VIEW_LABELS),
     annotations: metadataMap(metadata.annotations, VIEW_ANNOTATIONS),

@@ -2,6 +2,7 @@
 // The server (admission), `egress-guard check` and `egress-guard audit` all call the same rules.
 import type { DestinationRuleView } from '../istio/destination-rule.js';
 import type { ServiceEntryView } from '../istio/service-entry.js';
+import type { IstioTarget } from '../istio/version.js';
 
 export type Severity = 'deny' | 'warn';
 
@@ -11,6 +12,8 @@ export interface Finding {
   severity: Severity;
   /** Short, self-contained sentence; for warnings kubectl prints it on its own `Warning:` line (< 120 chars). */
   message: string;
+  /** How to fix it, where that depends on more than the rule (the Istio release, the entry's other fields). */
+  fix?: string;
   /** Field path inside the object, e.g. `spec.hosts[1]`. */
   path?: string;
   host?: string;
@@ -33,6 +36,8 @@ export interface RuleSettings {
   expectedPorts: readonly number[];
   /** Whether port-trap findings warn or deny (UNDECLARED_PORTS_ACTION): undeclared-ports, duplicate-host, conflicting-protocols, http-to-tls-port. */
   undeclaredPortsAction: UndeclaredPortsAction;
+  /** The Istio release judged for and its IP allocator (ISTIO_VERSION, ISTIOD_IP_AUTOALLOCATE). */
+  istio: IstioTarget;
 }
 
 /**

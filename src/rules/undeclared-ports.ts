@@ -1,7 +1,6 @@
 // Under IP auto-allocation Istio answers DNS for a host with a virtual IP (240.240.x.x) and builds listeners
 // on that IP only for the ports some ServiceEntry declares for the host. A connection on any other port goes to
 // PassthroughCluster with the virtual IP as its destination, which nothing serves (istio/istio#39080).
-import { ConfigError, parsePortList } from '../config.js';
 import { isWildcardHost } from '../istio/hosts.js';
 import {
   AUTOALLOCATE_LABEL,
@@ -11,6 +10,7 @@ import {
   type ServiceEntryView,
 } from '../istio/service-entry.js';
 import { otherEntriesForHost } from './cross-object.js';
+import { parsePortList, PortListError } from './port-list.js';
 import type { ClusterView, Finding, RuleSettings, ServiceEntryRule } from './types.js';
 
 export const UNDECLARED_PORTS = 'undeclared-ports';
@@ -43,7 +43,7 @@ function expectedPortsFor(
     // An empty list would silently switch the check off; the opt-outs that change Istio's behaviour are explicit.
     message = `${EXPECTED_PORTS_ANNOTATION} is empty; expected a comma-separated list like "80,443"`;
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
+    if (!(error instanceof PortListError)) throw error;
     message = error.message;
   }
   const problem: Finding = {

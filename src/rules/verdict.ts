@@ -16,10 +16,10 @@ export interface ServiceEntryVerdict {
 
 function wildcardDnsProblem(findings: readonly Finding[], entry: ServiceEntryView): string {
   const hosts = findings.map((finding) => `${finding.path} "${finding.host}"`).join(', ');
+  const fix = findings[0]?.fix ?? 'use resolution NONE';
   return (
-    `wildcard hosts cannot use resolution ${entry.resolution}, because DNS cannot resolve a wildcard name ` +
-    `(Envoy matches wildcard TLS traffic by SNI instead): ${hosts}. ` +
-    `Fix: set resolution: NONE, list concrete hosts, or use resolution: DYNAMIC_DNS (Istio 1.28+).`
+    `wildcard hosts cannot use resolution ${entry.resolution} without endpoints, because DNS cannot resolve a ` +
+    `wildcard name; istiod's validation rejects this too: ${hosts}. Fix: ${fix}.`
   );
 }
 

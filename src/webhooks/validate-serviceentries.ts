@@ -1,13 +1,14 @@
 // POST /validate/serviceentries: denies ServiceEntries that cannot work, warns about ports that will break.
 import { allowed, denied } from '../admission/responses.js';
 import type { ReviewOutcome, Webhook } from '../admission/webhook.js';
+import { ISTIO_NETWORKING_VERSIONS } from '../istio/api-versions.js';
 import type { DestinationRuleView } from '../istio/destination-rule.js';
 import { toServiceEntryView, type ServiceEntryView } from '../istio/service-entry.js';
 import { evaluateServiceEntry } from '../rules/index.js';
 import { serviceEntryVerdict } from '../rules/verdict.js';
 import type { ClusterView, ClusterViewFor, RuleSettings } from '../rules/types.js';
 
-const ISTIO_NETWORKING_VERSIONS = new Set(['v1', 'v1beta1', 'v1alpha3']);
+const SERVED_VERSIONS: ReadonlySet<string> = new Set(ISTIO_NETWORKING_VERSIONS);
 const NO_RULES: readonly string[] = [];
 
 export function serviceEntryValidator(settings: RuleSettings, clusterViewFor: ClusterViewFor): Webhook {
@@ -15,9 +16,7 @@ export function serviceEntryValidator(settings: RuleSettings, clusterViewFor: Cl
     name: 'validate-serviceentries',
     path: '/validate/serviceentries',
     handles: (kind) =>
-      kind.group === 'networking.istio.io' &&
-      kind.kind === 'ServiceEntry' &&
-      ISTIO_NETWORKING_VERSIONS.has(kind.version),
+      kind.group === 'networking.istio.io' && kind.kind === 'ServiceEntry' && SERVED_VERSIONS.has(kind.version),
     review(request): ReviewOutcome {
       if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') {
         return { answer: allowed(), decision: 'skipped', reason: 'operation' };

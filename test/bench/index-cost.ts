@@ -74,7 +74,11 @@ export interface IndexCostResult {
  */
 export function measureIndexCost(sizes: readonly [number, number], rounds = 15, iterations = 2_000): IndexCostResult {
   const request = SERVICE_ENTRY_20_HOSTS_REVIEW.request as unknown as AdmissionRequest;
-  const settings = { expectedPorts: [80, 443], undeclaredPortsAction: 'warn' as const };
+  const settings = {
+    expectedPorts: [80, 443],
+    undeclaredPortsAction: 'warn' as const,
+    istio: { version: { major: 1, minor: 31 }, allocator: 'istiod' as const },
+  };
   const indexingMs: Record<string, number> = {};
   const validators = sizes.map((size) => {
     const started = performance.now();

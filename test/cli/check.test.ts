@@ -37,7 +37,7 @@ describe('egress-guard check on the field reports', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toBe(
       'test/fixtures/cli/wildcard-dns.yaml:10: ServiceEntry external/wildcard: [wildcard-dns] deny: spec.hosts[1] "*.oss-cn-shanghai.aliyuncs.com": ' +
-        'a wildcard host cannot use resolution DNS; use NONE or DYNAMIC_DNS (Istio 1.28+)\n' +
+        'a wildcard host cannot use resolution DNS without endpoints; move the wildcards to an entry with resolution DYNAMIC_DNS or NONE\n' +
         '1 object checked: 1 deny, 0 warn, 0 info\n',
     );
   });
@@ -130,7 +130,7 @@ describe('egress-guard check: inputs', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toBe(
       'test/fixtures/cli/list.yaml:47: ServiceEntry external/wildcard: [wildcard-dns] deny: spec.hosts[0] "*.aliyuncs.com": ' +
-        'a wildcard host cannot use resolution DNS; use NONE or DYNAMIC_DNS (Istio 1.28+)\n' +
+        'a wildcard host cannot use resolution DNS without endpoints; use resolution DYNAMIC_DNS or NONE\n' +
         '3 objects checked: 1 deny, 0 warn, 0 info\n',
     );
   });
@@ -219,7 +219,7 @@ describe('egress-guard check: output formats', () => {
       rule: 'wildcard-dns',
       severity: 'deny',
       message:
-        'spec.hosts[1] "*.oss-cn-shanghai.aliyuncs.com": a wildcard host cannot use resolution DNS; use NONE or DYNAMIC_DNS (Istio 1.28+)',
+        'spec.hosts[1] "*.oss-cn-shanghai.aliyuncs.com": a wildcard host cannot use resolution DNS without endpoints; move the wildcards to an entry with resolution DYNAMIC_DNS or NONE',
       path: 'spec.hosts[1]',
     });
     expect(report.findings.find((finding) => finding.kind === 'Pod')?.path).toBeNull();

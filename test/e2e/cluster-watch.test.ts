@@ -15,7 +15,11 @@ import { serviceEntryReview } from '../fixtures/reviews.js';
 import { captureLog, type CapturedLog } from '../support/log-capture.js';
 import { installIstioCrds, startCluster, type Cluster } from './cluster.js';
 
-const SETTINGS = { expectedPorts: [80, 443], undeclaredPortsAction: 'warn' } as const;
+const SETTINGS = {
+  expectedPorts: [80, 443],
+  undeclaredPortsAction: 'warn',
+  istio: { version: { major: 1, minor: 31 }, allocator: 'istiod' },
+} as const;
 /** How long a change may take to reach the index (it takes milliseconds; the margin is for a loaded machine). */
 const PROPAGATION_MS = 10_000;
 const TRANSPORTS = ['in-cluster', 'kubeconfig'] as const;
