@@ -13,6 +13,11 @@ export function field(value: unknown, key: string): unknown {
   return isJsonObject(value) && Object.hasOwn(value, key) ? value[key] : undefined;
 }
 
+/** A string, or undefined for anything else. */
+export function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
 /** `a list`, `a number`, `null`, `missing`, ... for messages about values of the wrong type. */
 export function describeJsonType(value: unknown): string {
   if (value === null) return 'null';

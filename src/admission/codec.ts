@@ -1,4 +1,5 @@
 // Decodes an AdmissionReview body and encodes the answer. Knows the wire format, nothing about policy.
+import { isJsonObject } from '../json.js';
 import type { Answer } from './responses.js';
 import { ADMISSION_API_VERSION, type AdmissionRequest } from './types.js';
 
@@ -6,7 +7,7 @@ export type DecodeResult = { ok: true; request: AdmissionRequest } | { ok: false
 
 /** Checks the envelope only; what is inside request.object is the webhook's business. */
 export function decodeReview(body: unknown): DecodeResult {
-  if (!isRecord(body)) return fail('body is not a JSON object; expected an admission.k8s.io/v1 AdmissionReview');
+  if (!isJsonObject(body)) return fail('body is not a JSON object; expected an admission.k8s.io/v1 AdmissionReview');
   if (body.kind !== 'AdmissionReview') {
     return fail(`kind is ${describe(body.kind)}; expected "AdmissionReview"`);
   }
@@ -17,7 +18,7 @@ export function decodeReview(body: unknown): DecodeResult {
     );
   }
   const request = body.request;
-  if (!isRecord(request)) return fail('request is missing or not an object');
+  if (!isJsonObject(request)) return fail('request is missing or not an object');
   if (typeof request.uid !== 'string' || request.uid === '')
     return fail('request.uid is missing or not a non-empty string');
   if (typeof request.operation !== 'string') return fail('request.operation is missing or not a string');
@@ -28,7 +29,7 @@ export function decodeReview(body: unknown): DecodeResult {
 
 function isKind(value: unknown): boolean {
   return (
-    isRecord(value) &&
+    isJsonObject(value) &&
     typeof value.group === 'string' &&
     typeof value.version === 'string' &&
     typeof value.kind === 'string'
@@ -54,13 +55,9 @@ export function serializeReview(uid: string, answer: Answer): string {
 
 /** A review with a malformed kind is still answerable: the webhook treats it as a kind it does not handle. */
 function kindOf(value: unknown): AdmissionRequest['kind'] {
-  const record = isRecord(value) ? value : {};
+  const record = isJsonObject(value) ? value : {};
   const text = (field: unknown) => (typeof field === 'string' ? field : '');
   return { group: text(record.group), version: text(record.version), kind: text(record.kind) };
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function describe(value: unknown): string {

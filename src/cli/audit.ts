@@ -4,7 +4,7 @@
 // are grouped by the workload to restart. The listing is behind AuditSource, so this module does no I/O itself.
 import { evaluateAll } from '../cluster/evaluate.js';
 import { HostIndex } from '../cluster/host-index.js';
-import { field, isJsonObject } from '../json.js';
+import { field, isJsonObject, text } from '../json.js';
 import type { AutoAllocateMode } from '../config.js';
 import { toDestinationRuleView } from '../istio/destination-rule.js';
 import { toServiceEntryView } from '../istio/service-entry.js';
@@ -12,7 +12,6 @@ import { planPodMutation, type PodMutationPlan } from '../mutation/pod-mutation.
 import { shortList } from '../rules/short-list.js';
 import type { RuleSettings } from '../rules/types.js';
 import { NEVER_MUTATED_NAMESPACES } from './dns-capture.js';
-import { text } from './objects.js';
 import type { ObjectRef, Report, ReportFinding } from './report.js';
 
 export const MISSING_DNS_CAPTURE = 'missing-dns-capture';

@@ -7,7 +7,7 @@ import { HostIndex } from '../cluster/host-index.js';
 import type { AutoAllocateMode } from '../config.js';
 import { toDestinationRuleView } from '../istio/destination-rule.js';
 import { toServiceEntryView } from '../istio/service-entry.js';
-import { field, isJsonObject } from '../json.js';
+import { field, isJsonObject, text } from '../json.js';
 import { planPodMutation, PROXY_CONFIG_ANNOTATION } from '../mutation/pod-mutation.js';
 import type { RuleSettings } from '../rules/types.js';
 import { describePlan, isMutatedNamespace, NEVER_MUTATED_NAMESPACES } from './dns-capture.js';
@@ -17,7 +17,6 @@ import {
   groupOf,
   isNamespaced,
   parseFieldPath,
-  text,
   type ManifestObject,
   type ObjectClass,
 } from './objects.js';

@@ -2,7 +2,7 @@
 // whose items may leave out apiVersion and kind), and each object is sorted into what `check` looks at:
 // ServiceEntries and DestinationRules for the rules, Namespaces for their opt-in label, Pods and the pod
 // templates of workloads for the mutation preview. Pure.
-import { describeJsonType, field, isJsonObject, type JsonObject } from '../json.js';
+import { describeJsonType, field, isJsonObject, text, type JsonObject } from '../json.js';
 import { ManifestError, type FieldPath, type ManifestDocument } from './load-manifests.js';
 
 export interface ManifestObject {
@@ -18,10 +18,6 @@ export interface ManifestObject {
   line: number;
   /** Line of a field of this object (or of its nearest ancestor present). */
   lineAt(path: FieldPath): number;
-}
-
-export function text(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
 }
 
 export function groupOf(apiVersion: string): string {

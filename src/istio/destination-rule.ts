@@ -2,7 +2,8 @@
 // which host it applies to, who can see it, and which TLS mode it sets per port. Like toServiceEntryView it
 // reads whatever arrived (watch event, YAML file) and never throws: unusable values are skipped.
 import { normalizeHost } from './hosts.js';
-import { fieldsOf, isDict, portNumber, text, upperCased } from './read.js';
+import { isJsonObject, text } from '../json.js';
+import { fieldsOf, portNumber, upperCased } from './read.js';
 
 export interface DestinationRuleView {
   namespace: string;
@@ -32,7 +33,7 @@ function list(value: unknown): unknown[] {
 /** A tls block without a mode is ClientTLSSettings' zero value, DISABLE; no tls block at all is undefined. */
 function tlsModeOf(settings: unknown): string | undefined {
   const tls = fieldsOf(settings).tls;
-  if (!isDict(tls)) return undefined;
+  if (!isJsonObject(tls)) return undefined;
   return upperCased(text(fieldsOf(tls).mode) ?? '') || 'DISABLE';
 }
 

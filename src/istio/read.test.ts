@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { field, fieldsOf, portNumber, trimmed, upperCased } from './read.js';
+import { field } from '../json.js';
+import { fieldsOf, portNumber, trimmed, upperCased } from './read.js';
 
 // Whitespace JavaScript's trim removes, ASCII and not, at either end of otherwise plain text.
 const blanks = fc.constantFrom('', ' ', '\t', '\n', '\u00a0', '\u2028', '\ufeff', '\u3000');

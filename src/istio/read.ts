@@ -1,22 +1,6 @@
 // Tolerant readers for Kubernetes objects that arrive as `unknown`: odd shapes yield "absent", never a throw.
 // Shared by the ServiceEntry and DestinationRule views.
-
-export type Dict = Record<string, unknown>;
-
-export function isDict(value: unknown): value is Dict {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-const hasOwnProperty = Object.prototype.hasOwnProperty;
-
-/**
- * Own properties only, so keys like `constructor` or `__proto__` never reach into a prototype. For a key that comes
- * from the data or the caller; the views read their schema's fixed field names through fieldsOf. (hasOwnProperty,
- * not Object.hasOwn: on Node 20 it measured 13 ns a call against 17.)
- */
-export function field(object: unknown, key: string): unknown {
-  return isDict(object) && hasOwnProperty.call(object, key) ? object[key] : undefined;
-}
+import { isJsonObject, type JsonObject } from '../json.js';
 
 /**
  * An object's own fields, to read by name, or an object with none when `value` is not an object. For the fixed field
@@ -25,24 +9,20 @@ export function field(object: unknown, key: string): unknown {
  * (callgrind: 11.6k instructions with field(), 7.7k with this). Keys that come from the data (label names) go
  * through field() or own-key iteration instead.
  */
-export function fieldsOf(value: unknown): Readonly<Dict> {
-  if (!isDict(value)) return NO_FIELDS;
+export function fieldsOf(value: unknown): Readonly<JsonObject> {
+  if (!isJsonObject(value)) return NO_FIELDS;
   // What JSON and YAML parsers make inherits only Object.prototype's methods, none of them a schema field name.
   // Anything else is read from a copy of its own properties, so nothing inherited is mistaken for a field.
   const prototype: unknown = Object.getPrototypeOf(value);
   return prototype === Object.prototype || prototype === null ? value : ownFields(value);
 }
 
-const NO_FIELDS: Readonly<Dict> = Object.freeze(Object.create(null) as Dict);
+const NO_FIELDS: Readonly<JsonObject> = Object.freeze(Object.create(null) as JsonObject);
 
-function ownFields(value: Dict): Dict {
-  const own: Dict = Object.create(null);
+function ownFields(value: JsonObject): JsonObject {
+  const own: JsonObject = Object.create(null);
   for (const key of Object.getOwnPropertyNames(value)) own[key] = value[key];
   return own;
-}
-
-export function text(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
 }
 
 /** value.trim(), without the call when both ends are printable ASCII (names and hosts almost always are). */

@@ -1,7 +1,8 @@
 // A tolerant, normalized view of a networking.istio.io ServiceEntry. The input is whatever arrived in an
 // AdmissionReview or a YAML file, so every field is read defensively: unusable values are skipped, never thrown on.
 import { normalizeHost } from './hosts.js';
-import { field, fieldsOf, portNumber, text, trimmed, upperCased } from './read.js';
+import { field, text } from '../json.js';
+import { fieldsOf, portNumber, trimmed, upperCased } from './read.js';
 
 export type Resolution = 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN' | 'DYNAMIC_DNS';
 

@@ -2,7 +2,7 @@
 // proxy.istio.io/config annotation, as a JSON patch, or why to leave it alone. Pure: the caller does I/O.
 import type { Operation } from 'fast-json-patch';
 import type { AutoAllocateMode } from '../config.js';
-import { describeJsonType, isJsonRecord, ownValue } from './json-shape.js';
+import { describeJsonType, field, isJsonObject } from '../json.js';
 import { mergeProxyMetadata } from './proxy-config.js';
 import { OPT_OUT_LABEL, skipReason, type SkipReason } from './skip-reasons.js';
 import { keptKeyWarning, leftUnchangedWarning, optOutValueWarning } from './warnings.js';
@@ -51,7 +51,7 @@ export function planPodMutation(
   merge: typeof mergeProxyMetadata = mergeProxyMetadata,
 ): PodMutationPlan {
   // The API server only sends objects; anything else is not ours to change.
-  if (!isJsonRecord(pod))
+  if (!isJsonObject(pod))
     return {
       outcome: 'unchanged',
       warnings: [`egress-guard expected a Pod object, got ${describeJsonType(pod)}; left it unchanged`],
@@ -59,15 +59,15 @@ export function planPodMutation(
   const reason = skipReason(pod);
   if (reason !== undefined) return { outcome: 'skipped', reason, warnings: [] };
 
-  const metadata = ownValue(pod, 'metadata');
-  if (metadata !== undefined && metadata !== null && !isJsonRecord(metadata)) {
+  const metadata = field(pod, 'metadata');
+  if (metadata !== undefined && metadata !== null && !isJsonObject(metadata)) {
     return invalid(leftUnchangedWarning('pod metadata', `is ${describeJsonType(metadata)}, not an object`));
   }
-  const annotations = isJsonRecord(metadata) ? ownValue(metadata, 'annotations') : undefined;
-  if (annotations !== undefined && annotations !== null && !isJsonRecord(annotations)) {
+  const annotations = isJsonObject(metadata) ? field(metadata, 'annotations') : undefined;
+  if (annotations !== undefined && annotations !== null && !isJsonObject(annotations)) {
     return invalid(leftUnchangedWarning('pod metadata.annotations', `is ${describeJsonType(annotations)}, not a map`));
   }
-  const existing = isJsonRecord(annotations) ? ownValue(annotations, PROXY_CONFIG_ANNOTATION) : undefined;
+  const existing = isJsonObject(annotations) ? field(annotations, PROXY_CONFIG_ANNOTATION) : undefined;
   if (existing !== undefined && typeof existing !== 'string') {
     return invalid(leftUnchangedWarning(PROXY_CONFIG_ANNOTATION, `is ${describeJsonType(existing)}, not a string`));
   }
@@ -79,9 +79,9 @@ export function planPodMutation(
   warnings.push(...merged.kept.map(keptKeyWarning));
   if (merged.kind === 'unchanged') return { outcome: 'unchanged', warnings };
 
-  const patch: Operation[] = !isJsonRecord(metadata)
+  const patch: Operation[] = !isJsonObject(metadata)
     ? [{ op: 'add', path: '/metadata', value: { annotations: { [PROXY_CONFIG_ANNOTATION]: merged.text } } }]
-    : !isJsonRecord(annotations)
+    : !isJsonObject(annotations)
       ? [{ op: 'add', path: '/metadata/annotations', value: { [PROXY_CONFIG_ANNOTATION]: merged.text } }]
       : [{ op: 'add', path: PROXY_CONFIG_POINTER, value: merged.text }];
   return { outcome: 'patched', patch, annotation: merged.text, warnings, added: merged.added };
@@ -97,7 +97,7 @@ function invalid(warning: string, earlier: string[] = []): PodMutationPlan {
 }
 
 function labelWarnings(metadata: unknown): string[] {
-  const labels = isJsonRecord(metadata) ? ownValue(metadata, 'labels') : undefined;
-  const optOut = isJsonRecord(labels) ? ownValue(labels, OPT_OUT_LABEL) : undefined;
+  const labels = isJsonObject(metadata) ? field(metadata, 'labels') : undefined;
+  const optOut = isJsonObject(labels) ? field(labels, OPT_OUT_LABEL) : undefined;
   return typeof optOut === 'string' ? [optOutValueWarning(optOut)] : [];
 }

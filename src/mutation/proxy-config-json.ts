@@ -10,7 +10,8 @@ import {
   unquoted,
   type OpenResult,
 } from './config-document.js';
-import { clip, describeJsonType, isJsonRecord, ownValue, type JsonRecord } from './json-shape.js';
+import { describeJsonType, field, isJsonObject, type JsonObject } from '../json.js';
+import { clip } from './json-shape.js';
 import { readAnnotation } from './merge-check.js';
 import { duplicateKeyProblem } from './yaml-problems.js';
 
@@ -24,7 +25,7 @@ export function openJsonConfig(text: string): OpenResult | undefined {
   } catch {
     return undefined;
   }
-  if (!isJsonRecord(config)) return undefined;
+  if (!isJsonObject(config)) return undefined;
 
   // JSON.parse keeps the last of duplicate keys without a word; Istio's go-yaml rejects the annotation.
   // The yaml parser reads JSON too, and says where the duplicate is.
@@ -32,9 +33,9 @@ export function openJsonConfig(text: string): OpenResult | undefined {
   const duplicate = duplicateKeyProblem(document, text);
   if (duplicate !== undefined) return problem(duplicate);
 
-  const current = ownValue(config, 'proxyMetadata');
-  let metadata: JsonRecord = {};
-  if (isJsonRecord(current)) metadata = current;
+  const current = field(config, 'proxyMetadata');
+  let metadata: JsonObject = {};
+  if (isJsonObject(current)) metadata = current;
   // `"proxyMetadata": null` is how templates say "none"; Istio treats it as unset, so do we.
   else if (current !== undefined && current !== null) return proxyMetadataNotMapping(describeJsonType(current));
   const proxyMetadata = new Map<string, string>();

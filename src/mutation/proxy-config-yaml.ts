@@ -23,7 +23,8 @@ import {
   type OpenResult,
 } from './config-document.js';
 import { goYamlPlainScalarType } from './go-yaml-scalars.js';
-import { clip, describeJsonType } from './json-shape.js';
+import { describeJsonType } from '../json.js';
+import { clip } from './json-shape.js';
 import { PROXY_METADATA, readAnnotation } from './merge-check.js';
 import { isAliased, resolveAliases } from './yaml-anchors.js';
 import { unterminatedBlockScalar } from './yaml-final-line.js';
