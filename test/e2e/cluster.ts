@@ -217,8 +217,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     '--allow-privileged=true',
     `--token-auth-file=${tokenFile}`,
     '--authorization-mode=RBAC',
-    // No controller-manager creates "default" service accounts.
-    '--disable-admission-plugins=ServiceAccount',
+    // Without a controller-manager nothing creates "default" service accounts, which that plugin requires of pods.
+    ...(opts.controllerManager ? [] : ['--disable-admission-plugins=ServiceAccount']),
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
     `--service-account-key-file=${saPub}`,
     `--service-account-signing-key-file=${saKey}`,
