@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kubectl and etcd for the e2e suite from the Go module
+# Builds kube-apiserver, kube-controller-manager, kubectl and etcd for the e2e suite from the Go module
 # proxy, at the versions pinned in test/e2e/go/go.mod, into
 #   test/e2e/.bin/<key>/   (key = sha256 of go.mod + go.sum + this script; git-ignored)
 # and prints that directory as its LAST line of stdout. Skips the build when
-# all three binaries are already there. Cold (empty Go caches) ~7 min on
+# all four binaries are already there. Cold (empty Go caches) ~7 min on
 # 2 cores; with a warm Go build cache (~/.cache/go-build) ~10-20 s.
 #
 # Integrity: go.sum is committed and every module zip / go.mod the build uses
@@ -22,7 +22,7 @@ gomod="$here/go"
 key="$(cat "$gomod/go.mod" "$gomod/go.sum" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)"
 out="$here/.bin/$key"
 
-have() { [[ -x "$out/kube-apiserver" && -x "$out/kubectl" && -x "$out/etcd" ]]; }
+have() { [[ -x "$out/kube-apiserver" && -x "$out/kube-controller-manager" && -x "$out/kubectl" && -x "$out/etcd" ]]; }
 if have; then
   echo "e2e binaries up to date" >&2
   echo "$out"
@@ -83,6 +83,8 @@ build() { # build <name> <package>
 }
 build etcd ./etcd
 build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
+# Only for suites that need Deployments to create pods (startCluster({ controllerManager: true })).
+build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
 build kubectl k8s.io/kubernetes/cmd/kubectl
 
 # Publish atomically so a concurrent/aborted run never leaves a half-filled dir.

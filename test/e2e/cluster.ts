@@ -1,7 +1,8 @@
 // End-to-end harness: a real etcd + kube-apiserver on 127.0.0.1 (the way
 // controller-runtime's envtest runs them) and kubectl against it. No
-// controller-manager, scheduler or kubelet: objects are stored and admitted
-// (webhooks, RBAC, CRD validation) but nothing reconciles them.
+// scheduler or kubelet: objects are stored and admitted (webhooks, RBAC, CRD
+// validation); only with { controllerManager: true } does a kube-controller-manager
+// reconcile Deployments into ReplicaSets and (forever Pending) pods.
 //
 // Node built-ins only. Binaries come from ./build-binaries.sh (versions pinned
 // in ./go/go.mod). Every run lives in test/e2e/.run/<id>/ (git-ignored):
@@ -26,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 
 export interface Binaries {
   kubeApiserver: string;
+  kubeControllerManager: string;
   kubectl: string;
   etcd: string;
 }
@@ -50,6 +52,11 @@ export interface ClusterOptions {
   startTimeoutMs?: number;
   /** Extra kube-apiserver flags, appended (a later flag wins), e.g. ['--v=4']. */
   apiserverArgs?: string[];
+  /**
+   * Also run kube-controller-manager (own credentials, loopback only, no cloud provider) with the controllers
+   * that turn a Deployment into pods: deployment, replicaset, garbage collector, service accounts and tokens.
+   */
+  controllerManager?: boolean;
 }
 
 export interface Cluster {
@@ -74,6 +81,8 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
+type ProcessName = 'etcd' | 'apiserver' | 'controller-manager';
+
 const here = dirname(fileURLToPath(import.meta.url));
 /** test/e2e in the source tree, also when this file runs compiled from dist/test/e2e. */
 const e2eDir = [here, resolve(here, '../../../test/e2e')].find((d) => existsSync(join(d, 'build-binaries.sh')));
@@ -95,6 +104,7 @@ export function ensureBinaries(): Promise<Binaries> {
     const dir = res.stdout.trim().split('\n').pop() ?? '';
     const bins: Binaries = {
       kubeApiserver: join(dir, 'kube-apiserver'),
+      kubeControllerManager: join(dir, 'kube-controller-manager'),
       kubectl: join(dir, 'kubectl'),
       etcd: join(dir, 'etcd'),
     };
@@ -122,7 +132,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const etcdData = join(dir, 'etcd-data');
   for (const d of [logDir, certDir, etcdData]) mkdirSync(d, { recursive: true, mode: 0o700 });
 
-  const [etcdPort, peerPort, apiPort] = await freePorts(3);
+  const [etcdPort, peerPort, apiPort, kcmPort] = await freePorts(4);
   const etcdUrl = `http://127.0.0.1:${etcdPort}`;
   const apiserverUrl = `https://127.0.0.1:${apiPort}`;
 
@@ -134,13 +144,17 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   writeFileSync(saPub, sa.publicKey.export({ type: 'spki', format: 'pem' }));
   const adminToken = randomBytes(24).toString('hex');
   const tokenFile = join(certDir, 'tokens.csv');
-  writeFileSync(tokenFile, `${adminToken},admin,admin,"system:masters"\n`, { mode: 0o600 });
+  // kube-controller-manager's own identity: the user the bootstrap RBAC role system:kube-controller-manager is bound to.
+  const kcmToken = randomBytes(24).toString('hex');
+  const tokens = [`${adminToken},admin,admin,"system:masters"`];
+  if (opts.controllerManager) tokens.push(`${kcmToken},system:kube-controller-manager,kube-controller-manager`);
+  writeFileSync(tokenFile, tokens.join('\n') + '\n', { mode: 0o600 });
 
   // A detached watchdog kills the servers if this process dies without stop()
   // (jest crash, SIGKILL); it reads the current pids from a file.
   const pidFile = join(dir, 'pids');
   const writePids = (): void => writeFileSync(pidFile, [...procs.values()].map((p) => p.pid).join(' ') + '\n');
-  const procs = new Map<'etcd' | 'apiserver', ChildProcess>();
+  const procs = new Map<ProcessName, ChildProcess>();
   writePids();
   const watchdog = spawn(
     'sh',
@@ -160,7 +174,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
 
   const logHint = (): string => `logs: ${logDir}`;
 
-  const launch = (name: 'etcd' | 'apiserver', bin: string, args: string[]): ChildProcess => {
+  const launch = (name: ProcessName, bin: string, args: string[]): ChildProcess => {
     const fd = openSync(join(logDir, `${name}.log`), 'a');
     const child = spawn(bin, args, { stdio: ['ignore', fd, fd] });
     closeSync(fd);
@@ -203,8 +217,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     '--allow-privileged=true',
     `--token-auth-file=${tokenFile}`,
     '--authorization-mode=RBAC',
-    // No controller-manager creates "default" service accounts.
-    '--disable-admission-plugins=ServiceAccount',
+    // Without a controller-manager nothing creates "default" service accounts, which that plugin requires of pods.
+    ...(opts.controllerManager ? [] : ['--disable-admission-plugins=ServiceAccount']),
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
     `--service-account-key-file=${saPub}`,
     `--service-account-signing-key-file=${saKey}`,
@@ -249,6 +263,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       if (stopped) return;
       stopped = true;
       process.off('exit', onExit);
+      const m = procs.get('controller-manager');
+      if (m) await kill(m, 'SIGTERM');
       const a = procs.get('apiserver');
       if (a) await kill(a, 'SIGTERM');
       const e = procs.get('etcd');
@@ -276,6 +292,29 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     // apiserver.crt holds the serving cert followed by its self-signed CA.
     cluster.caPem = readFileSync(join(certDir, 'apiserver.crt'), 'utf8');
     writeFileSync(cluster.kubeconfigPath, kubeconfig(apiserverUrl, cluster.caPem, adminToken), { mode: 0o600 });
+    if (opts.controllerManager) {
+      const kcmConfig = join(certDir, 'kube-controller-manager.kubeconfig');
+      writeFileSync(kcmConfig, kubeconfig(apiserverUrl, cluster.caPem, kcmToken, 'kube-controller-manager'), {
+        mode: 0o600,
+      });
+      const kcm = launch('controller-manager', bins.kubeControllerManager, [
+        `--kubeconfig=${kcmConfig}`,
+        `--authentication-kubeconfig=${kcmConfig}`,
+        `--authorization-kubeconfig=${kcmConfig}`,
+        '--bind-address=127.0.0.1',
+        `--secure-port=${kcmPort}`,
+        `--cert-dir=${join(certDir, 'kube-controller-manager')}`,
+        '--leader-elect=false',
+        // Each controller acts as its own service account in kube-system (TokenRequest), as kubeadm runs it.
+        '--use-service-account-credentials=true',
+        `--service-account-private-key-file=${saKey}`,
+        '--controllers=deployment-controller,replicaset-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller',
+        '--profiling=false',
+      ]);
+      await waitFor('kube-controller-manager /healthz', kcm, startTimeoutMs, logHint, () =>
+        httpsOk(`https://127.0.0.1:${kcmPort}/healthz`, ''),
+      );
+    }
   } catch (err) {
     await cluster.stop();
     throw err;
@@ -329,7 +368,7 @@ function istioApiDir(): Promise<string> {
 
 // ---------------------------------------------------------------- helpers
 
-function kubeconfig(server: string, caPem: string, token: string): string {
+function kubeconfig(server: string, caPem: string, token: string, user = 'admin'): string {
   // JSON is valid YAML; kubectl reads it as is.
   return JSON.stringify(
     {
@@ -338,8 +377,8 @@ function kubeconfig(server: string, caPem: string, token: string): string {
       clusters: [
         { name: 'e2e', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } },
       ],
-      users: [{ name: 'admin', user: { token } }],
-      contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: 'admin' } }],
+      users: [{ name: user, user: { token } }],
+      contexts: [{ name: 'e2e', context: { cluster: 'e2e', user } }],
       'current-context': 'e2e',
       preferences: {},
     },
@@ -418,12 +457,12 @@ async function waitFor(
   }
 }
 
-/** GET over TLS without verifying (the cert is being created as we poll). */
+/** GET over TLS without verifying (the cert is being created as we poll); anonymous when token is ''. */
 function httpsOk(url: string, token: string): Promise<boolean> {
   return new Promise((done) => {
     const req = request(
       url,
-      { rejectUnauthorized: false, headers: { authorization: `Bearer ${token}` }, timeout: 5_000 },
+      { rejectUnauthorized: false, headers: token ? { authorization: `Bearer ${token}` } : {}, timeout: 5_000 },
       (res) => {
         res.resume();
         done(res.statusCode === 200);

@@ -7,5 +7,6 @@ package tools
 import (
 	_ "istio.io/api/networking/v1" // only for its CRD YAML (see ../cluster.ts)
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kubectl"
 )
