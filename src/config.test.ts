@@ -16,7 +16,55 @@ describe('loadConfig', () => {
       logLevel: 'info',
       bodyLimitBytes: 7 * 1024 * 1024,
       shutdownDelaySeconds: 5,
+      certificates: {
+        source: 'files',
+        secret: 'egress-guard-certs',
+        namespace: 'egress-guard',
+        service: 'egress-guard',
+        certDays: 365,
+        caDays: 1825,
+        checkSeconds: 60,
+        caFile: 'certs/ca.crt',
+      },
     });
+  });
+
+  it('reads the certificate settings', () => {
+    expect(
+      loadConfig({
+        TLS_CERT_FILE: '/tls/tls.crt',
+        CERT_SOURCE: 'secret',
+        CERT_SECRET: 'my-certs',
+        POD_NAMESPACE: 'guard',
+        WEBHOOK_CONFIGURATION: 'guard-hooks',
+        WEBHOOK_SERVICE: 'guard-svc',
+        WEBHOOK_URL_BASE: 'https://127.0.0.1:9443/',
+        CERT_VALIDITY_DAYS: '30',
+        CA_VALIDITY_DAYS: '90',
+        CERT_CHECK_SECONDS: '5',
+      }).certificates,
+    ).toEqual({
+      source: 'secret',
+      secret: 'my-certs',
+      namespace: 'guard',
+      webhookConfiguration: 'guard-hooks',
+      service: 'guard-svc',
+      urlBase: 'https://127.0.0.1:9443',
+      certDays: 30,
+      caDays: 90,
+      checkSeconds: 5,
+      caFile: '/tls/ca.crt',
+    });
+  });
+
+  it.each([
+    ['CERT_SOURCE', 'vault', 'is not one of files, secret'],
+    ['CERT_SECRET', 'My_Secret', 'is not a Kubernetes object name'],
+    ['WEBHOOK_URL_BASE', 'http://127.0.0.1:9443', 'is not an https:// URL'],
+    ['CERT_VALIDITY_DAYS', '0', 'is not a whole number from 1 to 36500'],
+    ['CERT_CHECK_SECONDS', '1.5', 'is not a whole number from 1 to 86400'],
+  ])('refuses %s=%s', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(`${name}: "${value}" ${message}`);
   });
 
   it('reads every setting from the environment', () => {

@@ -7,6 +7,7 @@ import {
   type IstioTarget,
 } from './istio/version.js';
 import { parsePortList, PortListError } from './rules/port-list.js';
+import { dirname, join } from 'node:path';
 import type { RuleSettings, UndeclaredPortsAction } from './rules/types.js';
 
 export type AutoAllocateMode = 'agent' | 'controller';
@@ -35,6 +36,33 @@ export interface Config {
    * (SHUTDOWN_DELAY_SECONDS).
    */
   shutdownDelaySeconds: number;
+  /** Where the serving certificate comes from and which webhook configurations the server keeps in shape. */
+  certificates: CertificateSettings;
+}
+
+export type CertificateSource = 'files' | 'secret';
+
+export interface CertificateSettings {
+  /** `secret`: self-managed CA and certificate in `secret` (read and written through the API); `files`: TLS_*_FILE (CERT_SOURCE). */
+  source: CertificateSource;
+  /** CERT_SECRET, in `namespace`. */
+  secret: string;
+  /** The server's own namespace (POD_NAMESPACE, from the downward API). */
+  namespace: string;
+  /** Name of both webhook configurations the server fills once ready; undefined: it registers nothing (WEBHOOK_CONFIGURATION). */
+  webhookConfiguration?: string;
+  /** Service in clientConfig.service and the certificate's SANs (WEBHOOK_SERVICE). */
+  service: string;
+  /** clientConfig.url = urlBase + path instead of the Service (WEBHOOK_URL_BASE): tests and out-of-cluster runs. */
+  urlBase?: string;
+  /** Serving certificate lifetime in days (CERT_VALIDITY_DAYS). */
+  certDays: number;
+  /** CA lifetime in days (CA_VALIDITY_DAYS). */
+  caDays: number;
+  /** How often the Secret and the configurations are re-read and repaired (CERT_CHECK_SECONDS). */
+  checkSeconds: number;
+  /** Files mode: the CA bundle registered as caBundle (TLS_CA_FILE). */
+  caFile: string;
 }
 
 export class ConfigError extends Error {
@@ -53,7 +81,17 @@ export const DEFAULTS = {
   logLevel: 'info',
   bodyLimitBytes: 7 * 1024 * 1024,
   shutdownDelaySeconds: 5,
-} as const satisfies Omit<Config, 'expectedPorts' | 'istio'> & { expectedPorts: readonly number[] };
+} as const satisfies Omit<Config, 'expectedPorts' | 'istio' | 'certificates'> & { expectedPorts: readonly number[] };
+
+const CERT_DEFAULTS = {
+  certSource: 'files',
+  certSecret: 'egress-guard-certs',
+  namespace: 'egress-guard',
+  webhookService: 'egress-guard',
+  certDays: 365,
+  caDays: 1825,
+  certCheckSeconds: 60,
+} as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -72,11 +110,12 @@ export function loadConfig(env: Env): Config {
         `set AUTO_ALLOCATE_MODE=agent, or ISTIOD_IP_AUTOALLOCATE=true if istiod has PILOT_ENABLE_IP_AUTOALLOCATE=true`,
     );
   }
+  const tlsCertFile = nonEmpty(env.TLS_CERT_FILE) ?? DEFAULTS.tlsCertFile;
   return {
     port: portFrom(env, 'PORT', DEFAULTS.port),
     opsPort: portFrom(env, 'OPS_PORT', DEFAULTS.opsPort),
     host: nonEmpty(env.HOST) ?? DEFAULTS.host,
-    tlsCertFile: nonEmpty(env.TLS_CERT_FILE) ?? DEFAULTS.tlsCertFile,
+    tlsCertFile,
     tlsKeyFile: nonEmpty(env.TLS_KEY_FILE) ?? DEFAULTS.tlsKeyFile,
     ...(clientCaFile ? { clientCaFile } : {}),
     autoAllocateMode,
@@ -89,7 +128,45 @@ export function loadConfig(env: Env): Config {
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, DEFAULTS.logLevel),
     bodyLimitBytes: DEFAULTS.bodyLimitBytes,
     shutdownDelaySeconds: secondsFrom(env, 'SHUTDOWN_DELAY_SECONDS', DEFAULTS.shutdownDelaySeconds),
+    certificates: certificateSettings(env, tlsCertFile),
   };
+}
+
+function certificateSettings(env: Env, tlsCertFile: string): CertificateSettings {
+  const webhookConfiguration = nonEmpty(env.WEBHOOK_CONFIGURATION);
+  const urlBase = nonEmpty(env.WEBHOOK_URL_BASE);
+  if (urlBase !== undefined && !/^https:\/\/[^/]+/.test(urlBase))
+    throw new ConfigError(`WEBHOOK_URL_BASE: "${urlBase}" is not an https:// URL`);
+  return {
+    source: oneOf(env, 'CERT_SOURCE', ['files', 'secret'], CERT_DEFAULTS.certSource),
+    secret: kubernetesName(env, 'CERT_SECRET', CERT_DEFAULTS.certSecret),
+    namespace: kubernetesName(env, 'POD_NAMESPACE', CERT_DEFAULTS.namespace),
+    ...(webhookConfiguration ? { webhookConfiguration: kubernetesName(env, 'WEBHOOK_CONFIGURATION', '') } : {}),
+    service: kubernetesName(env, 'WEBHOOK_SERVICE', CERT_DEFAULTS.webhookService),
+    ...(urlBase ? { urlBase: urlBase.replace(/\/+$/, '') } : {}),
+    certDays: wholeFrom(env, 'CERT_VALIDITY_DAYS', CERT_DEFAULTS.certDays, 1, 36500),
+    caDays: wholeFrom(env, 'CA_VALIDITY_DAYS', CERT_DEFAULTS.caDays, 1, 36500),
+    checkSeconds: wholeFrom(env, 'CERT_CHECK_SECONDS', CERT_DEFAULTS.certCheckSeconds, 1, 86400),
+    caFile: nonEmpty(env.TLS_CA_FILE) ?? join(dirname(tlsCertFile), 'ca.crt'),
+  };
+}
+
+/** A DNS-1123 name (Secrets, Services, webhook configurations, namespaces all accept these). */
+function kubernetesName(env: Env, name: string, fallback: string): string {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return fallback;
+  if (raw.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(raw))
+    throw new ConfigError(`${name}: "${raw}" is not a Kubernetes object name (lower-case letters, digits, '-', '.')`);
+  return raw;
+}
+
+function wholeFrom(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return fallback;
+  const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!(value >= min && value <= max))
+    throw new ConfigError(`${name}: "${raw}" is not a whole number from ${min} to ${max}`);
+  return value;
 }
 
 /** What the rules need of the configuration; one object, so caches keyed on it (HostIndex) stay warm. */

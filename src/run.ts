@@ -1,5 +1,6 @@
 // Process-level wiring shared by the production entry point (main.ts) and `npm start` (dev.ts):
 // configuration, certificate files, signals and exit codes.
+import { startCertificates } from './certs/controller.js';
 import { connectCluster } from './cluster/connect.js';
 import { ConfigError, loadConfig, ruleSettingsOf, type Config, type Env } from './config.js';
 import { createLogger, type Logger } from './log.js';
@@ -28,9 +29,11 @@ export async function run(env: Env, options: RunOptions = {}): Promise<RunningSe
   const logger = createLogger(config.logLevel);
   try {
     await options.prepare?.(config, logger);
-    // Certificates are only ever read, never created, on this path; a missing file stops the server with its path.
-    const certificateFiles = tlsFilesOf(config);
-    const tls = await readTlsFiles(certificateFiles);
+    // CERT_SOURCE=secret: the CA and certificate live in a Secret this server fills and rotates. Otherwise
+    // certificates are only read from files; a missing file stops the server with its path.
+    const certificates = await startCertificates(config, env, logger);
+    const certificateFiles = certificates.tls ? undefined : tlsFilesOf(config);
+    const tls = certificates.tls ?? (await readTlsFiles(tlsFilesOf(config)));
     const metrics = createMetrics();
     const readiness = new Readiness();
     const settings = ruleSettingsOf(config);
@@ -41,7 +44,7 @@ export async function run(env: Env, options: RunOptions = {}): Promise<RunningSe
       {
         config,
         logger,
-        certificateFiles,
+        ...(certificateFiles ? { certificateFiles } : {}),
         metrics,
         readiness,
         settings,
@@ -58,7 +61,12 @@ export async function run(env: Env, options: RunOptions = {}): Promise<RunningSe
       },
       'egress-guard is serving',
     );
-    stopOnSignals(server, config, logger, () => cluster?.stop());
+    // Registers the webhooks once /readyz is true, then keeps the certificate and caBundle current.
+    certificates.attach(server);
+    stopOnSignals(server, config, logger, () => {
+      certificates.stop();
+      cluster?.stop();
+    });
     return server;
   } catch (error) {
     logger.fatal({ problem: (error as Error).message }, 'egress-guard could not start');

@@ -120,8 +120,9 @@ describe('runCerts', () => {
       type: string;
       data: Record<string, string>;
     };
-    expect(secret.metadata).toMatchObject({ name: 'egress-guard-tls', namespace: 'egress-guard' });
-    expect(secret.type).toBe('kubernetes.io/tls');
+    expect(secret.metadata).toMatchObject({ name: 'egress-guard-certs', namespace: 'egress-guard' });
+    expect(secret.type).toBe('Opaque');
+    expect(Object.keys(secret.data).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
     const decoded = (key: string) => Buffer.from(secret.data[key] ?? '', 'base64').toString();
     expect(decoded('tls.crt')).toBe(readFileSync(result.files.cert, 'utf8'));
     expect(decoded('tls.key')).toBe(readFileSync(result.files.key, 'utf8'));
@@ -132,7 +133,7 @@ describe('runCerts', () => {
       readFileSync(result.files.caCert, 'utf8'),
     ]);
     expect(result).toMatchObject({ reusedCa: false, caBundleSize: 1 });
-    expect(lines.join('\n')).toMatch(/kubectl apply -f .*webhooks\.yaml -f .*secret\.yaml/);
+    expect(lines.join('\n')).toMatch(/kubectl apply -f \S*secret\.yaml$/m);
     expect(kubectlCalls).toEqual([]);
   });
 
@@ -155,6 +156,11 @@ describe('runCerts', () => {
     expect(newCa).not.toBe(oldCa);
     expect(rotated.caBundleSize).toBe(2);
     expect(caBundles(rotated.files.webhooks)[0]).toBe(newCa + oldCa);
+    // The Secret's ca.crt is what the server registers as caBundle: both CAs as well.
+    const secretCa = (parse(readFileSync(rotated.files.secret, 'utf8')) as { data: Record<string, string> }).data[
+      'ca.crt'
+    ];
+    expect(Buffer.from(secretCa ?? '', 'base64').toString()).toBe(newCa + oldCa);
     const settled = await runCerts(options(), io);
     expect(settled.caBundleSize).toBe(1);
     expect(caBundles(settled.files.webhooks)[0]).toBe(newCa);
@@ -175,9 +181,9 @@ describe('runCerts', () => {
     ]);
   });
 
-  it('--apply runs kubectl apply on the webhooks and the Secret, and fails when kubectl does', async () => {
+  it('--apply runs kubectl apply on the Secret alone (the server registers the webhooks), and fails when kubectl does', async () => {
     const result = await runCerts(options({ apply: true }), io);
-    expect(kubectlCalls).toEqual([['apply', '-f', result.files.webhooks, '-f', result.files.secret]]);
+    expect(kubectlCalls).toEqual([['apply', '-f', result.files.secret]]);
     kubectlCode = 1;
     await expect(runCerts(options({ apply: true }), io)).rejects.toThrow(/exit code 1/);
   });

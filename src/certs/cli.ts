@@ -4,8 +4,9 @@
 //                              [--ca-days N] [--new-ca] [--webhooks FILE] [--apply]
 //
 // Makes (or reuses, see below) a CA and issues a serving certificate for the Service's DNS names, then writes into
-// DIR (default certs/out, git-ignored): ca.crt, ca.key, tls.crt, tls.key, secret.yaml (the egress-guard-tls Secret)
-// and webhooks.yaml (deploy/base/webhooks.yaml with every caBundle set). --apply runs `kubectl apply` on both.
+// DIR (default certs/out, git-ignored): ca.crt, ca.key, tls.crt, tls.key, secret.yaml (the egress-guard-certs
+// Secret, without ca.key, so the server serves it and registers its ca.crt) and webhooks.yaml (deploy/base/webhooks.yaml
+// with every caBundle set, for servers that do not register webhooks). --apply runs `kubectl apply` on the Secret.
 //
 // Rotation: a CA already in DIR is reused (a new one lives --ca-days, default 10 years), so re-running only
 // re-issues the serving certificate and the caBundle stays the same. --new-ca makes a new CA; the caBundle then holds the new and the previous CA, so webhooks.yaml
@@ -22,7 +23,8 @@ import { generateCa, issueServingCertificate, type CertificateAuthority } from '
 import { tlsSecretManifest, withCaBundle, withService } from './manifests.js';
 import { serviceDnsNames } from './service-names.js';
 
-export const SECRET_NAME = 'egress-guard-tls';
+/** The Secret the server reads (CERT_SECRET). Without ca.key in it, the server serves it as is and never rotates it. */
+export const SECRET_NAME = 'egress-guard-certs';
 
 export interface CliOptions {
   out: string;
@@ -51,7 +53,7 @@ const USAGE = `usage: npm run certs -- [--out DIR] [--namespace NS] [--service N
   --ca-days N       validity of a new CA (default 3650, and never less than --days)
   --new-ca          make a new CA even if DIR already has one (the caBundle then holds both)
   --webhooks FILE   webhook configurations to render (default deploy/base/webhooks.yaml)
-  --apply           kubectl apply -f DIR/webhooks.yaml -f DIR/secret.yaml (uses KUBECONFIG)`;
+  --apply           kubectl apply -f DIR/secret.yaml (uses KUBECONFIG)`;
 
 /** argv without node and the script. Throws UsageError on anything it does not understand. */
 export function parseCliArgs(argv: string[], cwd = process.cwd()): CliOptions | 'help' {
@@ -157,8 +159,10 @@ export async function runCerts(options: CliOptions, io: CliIo): Promise<CliResul
   const secret = tlsSecretManifest({
     namespace: options.namespace,
     name: SECRET_NAME,
-    caCertPem: ca.certPem,
+    // The server registers ca.crt as caBundle: right after --new-ca it must hold the previous CA too.
+    caCertPem: caBundle,
     ...serving,
+    type: 'Opaque',
   });
 
   await writeAtomically(files.caKey, ca.keyPem, 0o600);
@@ -175,9 +179,9 @@ export async function runCerts(options: CliOptions, io: CliIo): Promise<CliResul
   io.log(
     `serving certificate for ${[...dnsNames, ...options.ipAddresses].join(', ')}, valid ${options.days} days: ${show(files.cert)}, ${show(files.key)}`,
   );
-  io.log(`Secret ${options.namespace}/${SECRET_NAME} (kubernetes.io/tls with ca.crt): ${show(files.secret)}`);
+  io.log(`Secret ${options.namespace}/${SECRET_NAME} (tls.crt, tls.key, ca.crt; no ca.key): ${show(files.secret)}`);
   io.log(
-    `webhook configurations with caBundle (${bundle.length} CA${bundle.length > 1 ? 's: new and previous' : ''}): ${show(files.webhooks)}`,
+    `webhook configurations with caBundle (${bundle.length} CA${bundle.length > 1 ? 's: new and previous' : ''}), only for servers that do not register them: ${show(files.webhooks)}`,
   );
   if (options.namespace !== 'egress-guard') {
     io.log(
@@ -185,7 +189,9 @@ export async function runCerts(options: CliOptions, io: CliIo): Promise<CliResul
     );
   }
 
-  const applyArgs = ['apply', '-f', files.webhooks, '-f', files.secret];
+  // The Secret only: the running server registers the webhooks with its ca.crt. Applying webhooks.yaml over the
+  // shells would make kubectl own their webhooks, and the next `kubectl apply -k deploy/` would remove them.
+  const applyArgs = ['apply', '-f', files.secret];
   if (options.apply) {
     io.log(`running: kubectl ${applyArgs.map(show).join(' ')}`);
     const code = await io.kubectl(applyArgs);
@@ -193,7 +199,7 @@ export async function runCerts(options: CliOptions, io: CliIo): Promise<CliResul
   } else {
     io.log('next:');
     io.log('  kubectl apply -k deploy/   # if egress-guard is not installed yet');
-    io.log(`  kubectl apply -f ${show(files.webhooks)} -f ${show(files.secret)}`);
+    io.log(`  kubectl apply -f ${show(files.secret)}`);
   }
   return { files, reusedCa, caBundleSize: bundle.length };
 }

@@ -15,6 +15,9 @@ const load = (file: string): Manifest[] =>
 const baseResources = (parse(readFileSync(DEPLOY + 'base/kustomization.yaml', 'utf8')) as { resources: string[] })
   .resources;
 const base = baseResources.flatMap((file) => load(`base/${file}`));
+/** The webhooks the server registers, as documented beside the base (not a kustomize resource). */
+const reference = load('base/webhooks.yaml');
+const registered = (kind: string) => reference.find((m) => m.kind === kind)?.webhooks as Manifest[];
 const find = (kind: string, name = 'egress-guard') => {
   const found = base.find((m) => m.kind === kind && m.metadata?.name === name);
   if (!found) throw new Error(`${kind}/${name} is not in deploy/base`);
@@ -23,8 +26,14 @@ const find = (kind: string, name = 'egress-guard') => {
 
 describe('deploy/base', () => {
   it('lists every manifest in its kustomization, and deploy/ includes the base', () => {
-    const files = readdirSync(DEPLOY + 'base').filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
+    const files = readdirSync(DEPLOY + 'base').filter(
+      (f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && f !== 'webhooks.yaml',
+    );
     expect([...baseResources].sort()).toEqual(files.sort());
+    // Applied and deleted in this order: the webhook configurations before anything they call.
+    expect(baseResources[0]).toBe('webhook-configurations.yaml');
+    for (const file of ['kustomization.yaml', 'base/kustomization.yaml', 'cert-manager/kustomization.yaml'])
+      expect(parse(readFileSync(DEPLOY + file, 'utf8'))).toMatchObject({ sortOptions: { order: 'fifo' } });
     expect(parse(readFileSync(DEPLOY + 'kustomization.yaml', 'utf8'))).toMatchObject({ resources: ['base'] });
   });
 
@@ -34,7 +43,8 @@ describe('deploy/base', () => {
   });
 
   it('never blocks pod creation, and only mutates opted-in namespaces', () => {
-    const [hook, ...more] = find('MutatingWebhookConfiguration').webhooks as Manifest[];
+    expect(find('MutatingWebhookConfiguration').webhooks).toBeUndefined();
+    const [hook, ...more] = registered('MutatingWebhookConfiguration');
     expect(more).toEqual([]);
     expect(hook).toMatchObject({
       name: 'dns-capture.egress-guard.io',
@@ -59,7 +69,8 @@ describe('deploy/base', () => {
   });
 
   it('validates ServiceEntries (not their status) and fails closed', () => {
-    const [hook, ...more] = find('ValidatingWebhookConfiguration').webhooks as Manifest[];
+    expect(find('ValidatingWebhookConfiguration').webhooks).toBeUndefined();
+    const [hook, ...more] = registered('ValidatingWebhookConfiguration');
     expect(more).toEqual([]);
     expect(hook).toMatchObject({
       name: 'serviceentries.egress-guard.io',
@@ -85,7 +96,7 @@ describe('deploy/base', () => {
     });
   });
 
-  it('grants only get/list/watch on ServiceEntries and DestinationRules', () => {
+  it('grants reads of ServiceEntries and DestinationRules, and get/update of its own Secret and webhooks by name', () => {
     expect(find('ClusterRole').rules).toEqual([
       {
         apiGroups: ['networking.istio.io'],
@@ -93,13 +104,30 @@ describe('deploy/base', () => {
         verbs: ['get', 'list', 'watch'],
       },
     ]);
-    expect(base.filter((m) => m.kind === 'Role' || m.kind === 'ClusterRole')).toHaveLength(1);
-    expect(find('ClusterRoleBinding').subjects).toEqual([
-      { kind: 'ServiceAccount', name: 'egress-guard', namespace: 'egress-guard' },
+    expect(find('ClusterRole', 'egress-guard-webhooks').rules).toEqual([
+      {
+        apiGroups: ['admissionregistration.k8s.io'],
+        resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
+        resourceNames: ['egress-guard'],
+        verbs: ['get', 'update'],
+      },
     ]);
+    expect(find('Role', 'egress-guard-certs').rules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['egress-guard-certs'], verbs: ['get', 'update'] },
+    ]);
+    expect(base.filter((m) => m.kind === 'Role' || m.kind === 'ClusterRole')).toHaveLength(3);
+    for (const [kind, name] of [
+      ['ClusterRoleBinding', 'egress-guard'],
+      ['ClusterRoleBinding', 'egress-guard-webhooks'],
+      ['RoleBinding', 'egress-guard-certs'],
+    ] as const) {
+      expect(find(kind, name).subjects).toEqual([
+        { kind: 'ServiceAccount', name: 'egress-guard', namespace: 'egress-guard' },
+      ]);
+    }
   });
 
-  it('runs a Deployment that PodSecurity "restricted" admits, with the TLS Secret mounted', () => {
+  it('runs a Deployment that PodSecurity "restricted" admits, with self-managed certificates', () => {
     expect(find('Namespace').metadata.labels).toMatchObject({
       'pod-security.kubernetes.io/enforce': 'restricted',
       'egress-guard.io/dns-capture': 'disabled',
@@ -127,15 +155,24 @@ describe('deploy/base', () => {
       capabilities: { drop: ['ALL'] },
       seccompProfile: { type: 'RuntimeDefault' },
     });
-    const env = Object.fromEntries((container?.env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+    const env = Object.fromEntries(
+      (container?.env as { name: string; value?: string; valueFrom?: Manifest }[]).map((e) => [
+        e.name,
+        e.value ?? e.valueFrom,
+      ]),
+    );
     expect(env).toMatchObject({
       PORT: '8443',
       OPS_PORT: '8080',
-      TLS_CERT_FILE: '/etc/egress-guard/tls/tls.crt',
-      TLS_KEY_FILE: '/etc/egress-guard/tls/tls.key',
+      CERT_SOURCE: 'secret',
+      CERT_SECRET: 'egress-guard-certs',
+      POD_NAMESPACE: { fieldRef: { fieldPath: 'metadata.namespace' } },
+      WEBHOOK_CONFIGURATION: 'egress-guard',
+      WEBHOOK_SERVICE: 'egress-guard',
     });
-    expect(container?.volumeMounts).toEqual([{ name: 'tls', mountPath: '/etc/egress-guard/tls', readOnly: true }]);
-    expect(pod.volumes).toEqual([{ name: 'tls', secret: { secretName: 'egress-guard-tls', defaultMode: 0o440 } }]);
+    expect(env).not.toHaveProperty('TLS_CERT_FILE');
+    expect(container?.volumeMounts).toBeUndefined();
+    expect(pod.volumes).toBeUndefined();
     expect(container?.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http-ops' });
     expect(container?.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http-ops' });
     expect(container?.ports).toEqual([
@@ -169,7 +206,7 @@ describe('kustomize rendering (needs kubectl)', () => {
     ).toEqual(base.map((m) => `${m.kind}/${m.metadata.name}`).sort());
   });
 
-  withKubectl('renders the cert-manager overlay with the CA chain and cainjector annotations', () => {
+  withKubectl('renders the cert-manager overlay: the CA chain, the server reading egress-guard-tls', () => {
     const rendered = render('cert-manager');
     const kinds = rendered.map((m) => `${m.kind}/${m.metadata.name}`);
     expect(kinds).toEqual(
@@ -180,13 +217,13 @@ describe('kustomize rendering (needs kubectl)', () => {
         'Certificate/egress-guard-tls',
       ]),
     );
-    for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
-      const config = rendered.find((m) => m.kind === kind);
-      expect(config?.metadata.annotations).toEqual({
-        'cert-manager.io/inject-ca-from': 'egress-guard/egress-guard-tls',
-      });
-      expect(config?.webhooks).toEqual(find(kind).webhooks);
-    }
+    expect(kinds).not.toContain('Secret/egress-guard-certs');
+    const container = rendered.find((m) => m.kind === 'Deployment')?.spec.template.spec.containers[0] as Manifest;
+    expect(container.env).toContainEqual({ name: 'CERT_SECRET', value: 'egress-guard-tls' });
+    expect(container.env).toContainEqual({ name: 'CERT_SOURCE', value: 'secret' });
+    expect(rendered.find((m) => m.kind === 'Role')?.rules[0].resourceNames).toEqual(['egress-guard-tls']);
+    for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'])
+      expect(rendered.find((m) => m.kind === kind)?.webhooks).toBeUndefined();
     const serving = rendered.find((m) => m.kind === 'Certificate' && m.metadata.name === 'egress-guard-tls');
     expect(serving?.spec).toMatchObject({
       secretName: 'egress-guard-tls',

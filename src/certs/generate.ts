@@ -28,8 +28,8 @@ export interface CertificateAuthority {
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 /** notBefore is set this far in the past so a node whose clock runs slightly behind still accepts a fresh certificate. */
-const CLOCK_SKEW_MS = 5 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
+export const CLOCK_SKEW_MS = 5 * 60 * 1000;
+export const DAY_MS = 24 * 60 * 60 * 1000;
 const CLAMP_TOLERANCE_MS = 60 * 60 * 1000;
 
 export async function generateCertificates(opts: CertificateRequest): Promise<GeneratedCertificates> {
@@ -40,10 +40,10 @@ export async function generateCertificates(opts: CertificateRequest): Promise<Ge
 }
 
 /** A self-signed CA: basicConstraints CA:true (critical, path length 0), keyCertSign + cRLSign. */
-export async function generateCa(commonName: string, days: number): Promise<CertificateAuthority> {
+export async function generateCa(commonName: string, days: number, now = Date.now()): Promise<CertificateAuthority> {
   checkDays(days);
   const keys = await newKeyPair();
-  const { notBefore, notAfter } = validity(days);
+  const { notBefore, notAfter } = validity(days, now);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialNumber(),
     name: [{ CN: [commonName] }],
@@ -67,12 +67,13 @@ export async function generateCa(commonName: string, days: number): Promise<Cert
 export async function issueServingCertificate(
   ca: CertificateAuthority,
   opts: CertificateRequest,
+  now = Date.now(),
 ): Promise<{ certPem: string; keyPem: string }> {
   checkRequest(opts);
   const caCert = new x509.X509Certificate(ca.certPem);
   const caKey = await webcrypto.subtle.importKey('pkcs8', pkcs8Der(ca.keyPem), ALGORITHM, false, ['sign']);
   const keys = await newKeyPair();
-  const { notBefore, notAfter: requested } = validity(opts.days);
+  const { notBefore, notAfter: requested } = validity(opts.days, now);
   // A certificate must not outlive its CA. A CA made moments ago for the same number of days ends a few
   // milliseconds earlier (and X.509 times have whole seconds): that much is clamped, a real shortfall is an error.
   if (requested.getTime() - caCert.notAfter.getTime() > CLAMP_TOLERANCE_MS) {
@@ -128,8 +129,8 @@ async function newKeyPair(): Promise<webcrypto.CryptoKeyPair> {
   return webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
 }
 
-function validity(days: number): { notBefore: Date; notAfter: Date } {
-  const now = Math.floor(Date.now() / 1000) * 1000; // X.509 times have whole seconds
+function validity(days: number, at: number): { notBefore: Date; notAfter: Date } {
+  const now = Math.floor(at / 1000) * 1000; // X.509 times have whole seconds
   return { notBefore: new Date(now - CLOCK_SKEW_MS), notAfter: new Date(now + days * DAY_MS) };
 }
 

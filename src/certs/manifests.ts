@@ -48,16 +48,18 @@ export interface TlsSecretInput {
   caCertPem: string;
   certPem: string;
   keyPem: string;
+  /** Opaque for the Secret the server reads (the base ships it Opaque, and a Secret's type cannot change). */
+  type?: 'kubernetes.io/tls' | 'Opaque';
 }
 
-/** A kubernetes.io/tls Secret with tls.crt, tls.key and ca.crt, the shape cert-manager also writes. */
+/** A kubernetes.io/tls (or Opaque) Secret with tls.crt, tls.key and ca.crt, the shape cert-manager also writes. */
 export function tlsSecretManifest(input: TlsSecretInput): string {
   const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
   return stringify({
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: { name: input.name, namespace: input.namespace, labels: { 'app.kubernetes.io/name': 'egress-guard' } },
-    type: 'kubernetes.io/tls',
+    type: input.type ?? 'kubernetes.io/tls',
     data: { 'tls.crt': b64(input.certPem), 'tls.key': b64(input.keyPem), 'ca.crt': b64(input.caCertPem) },
   });
 }
