@@ -1,12 +1,11 @@
 // The admission HTTP layer: transport, body limits and error mapping. Policy lives behind `dispatch`.
 import { fastify, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { SecureContextOptions } from 'node:tls';
-import { decodeReview, serializeReview } from '../admission/codec.js';
+import { decodeReview, serializeReview, type ReviewIdentity } from '../admission/codec.js';
 import { dispatch, type ReviewOutcome, type Webhook } from '../admission/webhook.js';
-import type { AdmissionRequest } from '../admission/types.js';
 import { preformattedLines, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { nameOf, reviewLineFields, reviewLineRecord } from './review-line.js';
+import { reviewLineFields, reviewLineRecord } from './review-line.js';
 
 /** What fastify itself sends with an object body. */
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
@@ -60,19 +59,21 @@ export function buildAdmissionApp(options: AdmissionAppOptions): FastifyInstance
         logger.warn({ webhook: webhook.name, problem: decoded.problem }, 'malformed AdmissionReview');
         return reply.code(400).send({ error: 'BadRequest', message: `not an AdmissionReview v1: ${decoded.problem}` });
       }
-      const review = decoded.request;
+      const { request: review, identity } = decoded;
       let outcome: ReviewOutcome;
       try {
         outcome = dispatch(webhook, review);
       } catch (error) {
         // A bug of ours: 500, so the API server's failurePolicy decides (Ignore for pods, Fail for ServiceEntries).
         options.metrics.rejectedRequests.inc({ status: '500' });
-        logger.error({ err: error, uid: review.uid, webhook: webhook.name, ...identify(review) }, 'review failed');
+        const { uid, namespace, name } = identity;
+        logger.error({ err: error, uid, webhook: webhook.name, namespace, name }, 'review failed');
         return reply
           .code(500)
-          .send({ error: 'InternalError', message: `egress-guard failed to review ${review.uid}; see its logs` });
+          .send({ error: 'InternalError', message: `egress-guard failed to review ${uid}; see its logs` });
       }
-      recorder(review, outcome, Number(process.hrtime.bigint() - started) / 1e9);
+      // The line is made from the identity, whose texts are clipped, never from the review's own values.
+      recorder(identity, outcome, Number(process.hrtime.bigint() - started) / 1e9);
       // A string body with a JSON content type is sent as it is: fastify's serializer would walk the answer again.
       return reply.type(JSON_CONTENT_TYPE).send(serializeReview(review.uid, outcome.answer));
     });
@@ -146,7 +147,7 @@ function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
     }
     count();
   };
-  return (review: AdmissionRequest, outcome: ReviewOutcome, seconds: number): void => {
+  return (review: ReviewIdentity, outcome: ReviewOutcome, seconds: number): void => {
     const { decision } = outcome;
     countReview(decision, outcome.reason ?? '');
     duration.observe(seconds);
@@ -154,12 +155,6 @@ function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
     const line = decision === 'misrouted' ? misrouted : reviewed;
     if (line.enabled()) line.write(reviewLineRecord(review, outcome, Math.round(seconds * 1e6)));
   };
-}
-
-/** namespace/name for a log line. */
-function identify(review: AdmissionRequest): { namespace?: string; name?: string } {
-  const name = nameOf(review);
-  return { ...(review.namespace ? { namespace: review.namespace } : {}), ...(name !== undefined ? { name } : {}) };
 }
 
 function reasonPhrase(status: number): string {
