@@ -1,14 +1,20 @@
 // The admission HTTP layer: transport, body limits and error mapping. Policy lives behind `dispatch`.
 import { fastify, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { SecureContextOptions } from 'node:tls';
+import { bodyShapeProblem } from '../admission/body-shape.js';
 import { decodeReview, serializeReview, type ReviewIdentity } from '../admission/codec.js';
 import { dispatch, type ReviewOutcome, type Webhook } from '../admission/webhook.js';
 import { preformattedLines, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { limitBodiesInFlight } from './body-budget.js';
 import { reviewLineFields, reviewLineRecord } from './review-line.js';
 
 /** What fastify itself sends with an object body. */
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+/** An ordinary review is a few KiB: bodies up to this size never wait for the large-body budget. */
+const SMALL_BODY_BYTES = 64 * 1024;
+/** How many body limits' worth of large bodies are held at once (see body-budget.ts). */
+const LARGE_BODIES_AT_ONCE = 4;
 
 export interface AdmissionAppOptions {
   webhooks: readonly Webhook[];
@@ -34,6 +40,12 @@ export function buildAdmissionApp(options: AdmissionAppOptions): FastifyInstance
     ...(options.https ? { https: { ...options.https, minVersion: 'TLSv1.2' } } : {}),
   } as FastifyServerOptions) as unknown as FastifyInstance;
 
+  limitBodiesInFlight(app, {
+    smallBodyBytes: SMALL_BODY_BYTES,
+    totalBytes: LARGE_BODIES_AT_ONCE * options.bodyLimitBytes,
+    bodyLimitBytes: options.bodyLimitBytes,
+    onRefused: () => options.metrics.rejectedRequests.inc({ status: '429' }),
+  });
   acceptJsonOnly(app, options.bodyLimitBytes);
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
@@ -96,6 +108,12 @@ function jsonProblem(message: string): string {
 function acceptJsonOnly(app: FastifyInstance, bodyLimit: number): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
+    // JSON.parse's time and memory follow the body's shape: refuse the costly shapes before parsing.
+    const shape = bodyShapeProblem(body as string);
+    if (shape !== undefined) {
+      done(Object.assign(new Error(`body refused before parsing: ${shape}`), { statusCode: 413 }), undefined);
+      return;
+    }
     try {
       done(null, JSON.parse(body as string));
     } catch (error) {
@@ -164,6 +182,7 @@ function reasonPhrase(status: number): string {
     405: 'MethodNotAllowed',
     413: 'PayloadTooLarge',
     415: 'UnsupportedMediaType',
+    429: 'TooManyRequests',
     431: 'RequestHeaderFieldsTooLarge',
   };
   return phrases[status] ?? (status >= 500 ? 'InternalError' : 'BadRequest');
