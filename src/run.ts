@@ -26,6 +26,7 @@ export async function run(env: Env, options: RunOptions = {}): Promise<RunningSe
     return exitSoon(2);
   }
   const logger = createLogger(config.logLevel);
+  let cluster: Awaited<ReturnType<typeof connectCluster>>;
   try {
     await options.prepare?.(config, logger);
     // Certificates are only ever read, never created, on this path; a missing file stops the server with its path.
@@ -36,7 +37,7 @@ export async function run(env: Env, options: RunOptions = {}): Promise<RunningSe
     const settings = ruleSettingsOf(config);
     // With a kubeconfig or in-cluster credentials, cross-object rules read a watch-backed index; without, each
     // object is checked on its own. The watch starts before listening; /readyz waits for its first full list.
-    const cluster = await connectCluster({ env, logger, metrics, readiness, settings });
+    cluster = await connectCluster({ env, logger, metrics, readiness, settings });
     const server = await startServer(
       {
         config,
@@ -62,6 +63,10 @@ export async function run(env: Env, options: RunOptions = {}): Promise<RunningSe
     return server;
   } catch (error) {
     logger.fatal({ problem: (error as Error).message }, 'egress-guard could not start');
+    // The cluster watch's timers (or a listener already open) would keep a process that cannot serve alive.
+    cluster?.stop();
+    setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
+    logger.flush();
     return exitSoon(1);
   }
 }

@@ -98,8 +98,14 @@ export async function startServer(parts: ServerParts, tls: TlsMaterial): Promise
   });
   admission.server.maxConnections = MAX_ADMISSION_CONNECTIONS;
   const ops = buildOpsApp({ logger, metrics, readiness });
-  const admissionUrl = await admission.listen({ port: config.port, host: config.host });
-  const opsUrl = await ops.listen({ port: config.opsPort, host: config.host });
+  const admissionUrl = await listenOrExplain(admission, config.host, config.port, 'PORT');
+  let opsUrl: string;
+  try {
+    opsUrl = await listenOrExplain(ops, config.host, config.opsPort, 'OPS_PORT');
+  } catch (error) {
+    await admission.close();
+    throw error;
+  }
 
   const reloader = parts.certificateFiles
     ? new CertificateReloader({
@@ -139,6 +145,17 @@ export async function startServer(parts: ServerParts, tls: TlsMaterial): Promise
       await ops.close();
     },
   };
+}
+
+/** listen(), failing with the address and the setting that chose it: "cannot listen on 0.0.0.0:8443 (PORT): ...". */
+async function listenOrExplain(app: FastifyInstance, host: string, port: number, setting: string): Promise<string> {
+  try {
+    return await app.listen({ port, host });
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    const reason = code === 'EADDRINUSE' ? 'the address is already in use' : (code ?? message);
+    throw new Error(`cannot listen on ${host}:${port} (${setting}): ${reason}`, { cause: error });
+  }
 }
 
 /**
