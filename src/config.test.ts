@@ -14,7 +14,7 @@ describe('loadConfig', () => {
       expectedPorts: [80, 443],
       undeclaredPortsAction: 'warn',
       logLevel: 'info',
-      bodyLimitBytes: 7 * 1024 * 1024,
+      bodyLimitBytes: 6 * 1024 * 1024,
       shutdownDelaySeconds: 5,
       certificates: {
         source: 'files',

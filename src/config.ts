@@ -29,7 +29,10 @@ export interface Config {
   expectedPorts: number[];
   undeclaredPortsAction: UndeclaredPortsAction;
   logLevel: string;
-  /** Largest accepted AdmissionReview body; controller-runtime allows 7 MiB. */
+  /**
+   * Largest accepted AdmissionReview body: the API server's largest object (its request body limit, 3 MiB, plus the
+   * managedFields it adds) and an UPDATE's oldObject (at most etcd's 1.5 MiB), with room for the envelope.
+   */
   bodyLimitBytes: number;
   /**
    * After SIGTERM, keep answering (while /readyz says no) this long so endpoints drop us before we close
@@ -79,7 +82,7 @@ export const DEFAULTS = {
   expectedPorts: [80, 443],
   undeclaredPortsAction: 'warn',
   logLevel: 'info',
-  bodyLimitBytes: 7 * 1024 * 1024,
+  bodyLimitBytes: 6 * 1024 * 1024,
   shutdownDelaySeconds: 5,
 } as const satisfies Omit<Config, 'expectedPorts' | 'istio' | 'certificates'> & { expectedPorts: readonly number[] };
 

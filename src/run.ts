@@ -27,6 +27,7 @@ export async function run(env: Env, options: RunOptions = {}): Promise<RunningSe
     return exitSoon(2);
   }
   const logger = createLogger(config.logLevel);
+  let cluster: Awaited<ReturnType<typeof connectCluster>>;
   try {
     await options.prepare?.(config, logger);
     // CERT_SOURCE=secret: the CA and certificate live in a Secret this server fills and rotates. Otherwise
@@ -39,7 +40,7 @@ export async function run(env: Env, options: RunOptions = {}): Promise<RunningSe
     const settings = ruleSettingsOf(config);
     // With a kubeconfig or in-cluster credentials, cross-object rules read a watch-backed index; without, each
     // object is checked on its own. The watch starts before listening; /readyz waits for its first full list.
-    const cluster = await connectCluster({ env, logger, metrics, readiness, settings });
+    cluster = await connectCluster({ env, logger, metrics, readiness, settings });
     const server = await startServer(
       {
         config,
@@ -70,6 +71,10 @@ export async function run(env: Env, options: RunOptions = {}): Promise<RunningSe
     return server;
   } catch (error) {
     logger.fatal({ problem: (error as Error).message }, 'egress-guard could not start');
+    // The cluster watch's timers (or a listener already open) would keep a process that cannot serve alive.
+    cluster?.stop();
+    setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
+    logger.flush();
     return exitSoon(1);
   }
 }

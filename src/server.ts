@@ -31,6 +31,13 @@ const MAX_HEADER_BYTES = 16 * 1024;
  * 5 (deploy/base/webhooks.yaml): by then the API server has given up on them anyway.
  */
 const DRAIN_TIMEOUT_MS = 10_000;
+/** A client that connects and never finishes the TLS handshake is cut after this (Node's default is 120 s). */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+/**
+ * Open admission connections; more are refused at accept. The API server keeps a few dozen at most; the cap bounds
+ * what idle or slow clients can hold (sockets, TLS buffers, bodies up to 64 KiB each).
+ */
+const MAX_ADMISSION_CONNECTIONS = 256;
 
 export interface ServerParts {
   config: Config;
@@ -89,9 +96,16 @@ export async function startServer(parts: ServerParts, tls: TlsMaterial): Promise
     bodyLimitBytes: config.bodyLimitBytes,
     https: httpsOptions(tls),
   });
+  admission.server.maxConnections = MAX_ADMISSION_CONNECTIONS;
   const ops = buildOpsApp({ logger, metrics, readiness });
-  const admissionUrl = await admission.listen({ port: config.port, host: config.host });
-  const opsUrl = await ops.listen({ port: config.opsPort, host: config.host });
+  const admissionUrl = await listenOrExplain(admission, config.host, config.port, 'PORT');
+  let opsUrl: string;
+  try {
+    opsUrl = await listenOrExplain(ops, config.host, config.opsPort, 'OPS_PORT');
+  } catch (error) {
+    await admission.close();
+    throw error;
+  }
 
   const reloader = parts.certificateFiles
     ? new CertificateReloader({
@@ -133,6 +147,17 @@ export async function startServer(parts: ServerParts, tls: TlsMaterial): Promise
   };
 }
 
+/** listen(), failing with the address and the setting that chose it: "cannot listen on 0.0.0.0:8443 (PORT): ...". */
+async function listenOrExplain(app: FastifyInstance, host: string, port: number, setting: string): Promise<string> {
+  try {
+    return await app.listen({ port, host });
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    const reason = code === 'EADDRINUSE' ? 'the address is already in use' : (code ?? message);
+    throw new Error(`cannot listen on ${host}:${port} (${setting}): ${reason}`, { cause: error });
+  }
+}
+
 /**
  * Stops accepting and resolves once every connection has ended: Node closes the idle keep-alive ones, the busy
  * ones close after their response (which says `Connection: close` by then); any still open after `timeoutMs` are cut.
@@ -153,5 +178,6 @@ function httpsOptions(tls: TlsMaterial): HttpsServerOptions {
     // With a client CA, only the API server (holding a certificate signed by it) completes the handshake.
     ...(tls.clientCa ? { requestCert: true, rejectUnauthorized: true } : {}),
     maxHeaderSize: MAX_HEADER_BYTES,
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
   };
 }

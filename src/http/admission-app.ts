@@ -1,15 +1,20 @@
 // The admission HTTP layer: transport, body limits and error mapping. Policy lives behind `dispatch`.
 import { fastify, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { SecureContextOptions } from 'node:tls';
-import { decodeReview, serializeReview } from '../admission/codec.js';
+import { bodyShapeProblem } from '../admission/body-shape.js';
+import { decodeReview, serializeReview, type ReviewIdentity } from '../admission/codec.js';
 import { dispatch, type ReviewOutcome, type Webhook } from '../admission/webhook.js';
-import type { AdmissionRequest } from '../admission/types.js';
 import { preformattedLines, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { nameOf, reviewLineFields, reviewLineRecord } from './review-line.js';
+import { limitBodiesInFlight } from './body-budget.js';
+import { reviewLineFields, reviewLineRecord } from './review-line.js';
 
 /** What fastify itself sends with an object body. */
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+/** An ordinary review is a few KiB: bodies up to this size never wait for the large-body budget. */
+const SMALL_BODY_BYTES = 64 * 1024;
+/** How many body limits' worth of large bodies are held at once (see body-budget.ts). */
+const LARGE_BODIES_AT_ONCE = 4;
 
 export interface AdmissionAppOptions {
   webhooks: readonly Webhook[];
@@ -35,6 +40,12 @@ export function buildAdmissionApp(options: AdmissionAppOptions): FastifyInstance
     ...(options.https ? { https: { ...options.https, minVersion: 'TLSv1.2' } } : {}),
   } as FastifyServerOptions) as unknown as FastifyInstance;
 
+  limitBodiesInFlight(app, {
+    smallBodyBytes: SMALL_BODY_BYTES,
+    totalBytes: LARGE_BODIES_AT_ONCE * options.bodyLimitBytes,
+    bodyLimitBytes: options.bodyLimitBytes,
+    onRefused: () => options.metrics.rejectedRequests.inc({ status: '429' }),
+  });
   acceptJsonOnly(app, options.bodyLimitBytes);
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
@@ -60,19 +71,21 @@ export function buildAdmissionApp(options: AdmissionAppOptions): FastifyInstance
         logger.warn({ webhook: webhook.name, problem: decoded.problem }, 'malformed AdmissionReview');
         return reply.code(400).send({ error: 'BadRequest', message: `not an AdmissionReview v1: ${decoded.problem}` });
       }
-      const review = decoded.request;
+      const { request: review, identity } = decoded;
       let outcome: ReviewOutcome;
       try {
         outcome = dispatch(webhook, review);
       } catch (error) {
         // A bug of ours: 500, so the API server's failurePolicy decides (Ignore for pods, Fail for ServiceEntries).
         options.metrics.rejectedRequests.inc({ status: '500' });
-        logger.error({ err: error, uid: review.uid, webhook: webhook.name, ...identify(review) }, 'review failed');
+        const { uid, namespace, name } = identity;
+        logger.error({ err: error, uid, webhook: webhook.name, namespace, name }, 'review failed');
         return reply
           .code(500)
-          .send({ error: 'InternalError', message: `egress-guard failed to review ${review.uid}; see its logs` });
+          .send({ error: 'InternalError', message: `egress-guard failed to review ${uid}; see its logs` });
       }
-      recorder(review, outcome, Number(process.hrtime.bigint() - started) / 1e9);
+      // The line is made from the identity, whose texts are clipped, never from the review's own values.
+      recorder(identity, outcome, Number(process.hrtime.bigint() - started) / 1e9);
       // A string body with a JSON content type is sent as it is: fastify's serializer would walk the answer again.
       return reply.type(JSON_CONTENT_TYPE).send(serializeReview(review.uid, outcome.answer));
     });
@@ -95,6 +108,12 @@ function jsonProblem(message: string): string {
 function acceptJsonOnly(app: FastifyInstance, bodyLimit: number): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
+    // JSON.parse's time and memory follow the body's shape: refuse the costly shapes before parsing.
+    const shape = bodyShapeProblem(body as string);
+    if (shape !== undefined) {
+      done(Object.assign(new Error(`body refused before parsing: ${shape}`), { statusCode: 413 }), undefined);
+      return;
+    }
     try {
       done(null, JSON.parse(body as string));
     } catch (error) {
@@ -146,7 +165,7 @@ function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
     }
     count();
   };
-  return (review: AdmissionRequest, outcome: ReviewOutcome, seconds: number): void => {
+  return (review: ReviewIdentity, outcome: ReviewOutcome, seconds: number): void => {
     const { decision } = outcome;
     countReview(decision, outcome.reason ?? '');
     duration.observe(seconds);
@@ -156,12 +175,6 @@ function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
   };
 }
 
-/** namespace/name for a log line. */
-function identify(review: AdmissionRequest): { namespace?: string; name?: string } {
-  const name = nameOf(review);
-  return { ...(review.namespace ? { namespace: review.namespace } : {}), ...(name !== undefined ? { name } : {}) };
-}
-
 function reasonPhrase(status: number): string {
   const phrases: Record<number, string> = {
     400: 'BadRequest',
@@ -169,6 +182,7 @@ function reasonPhrase(status: number): string {
     405: 'MethodNotAllowed',
     413: 'PayloadTooLarge',
     415: 'UnsupportedMediaType',
+    429: 'TooManyRequests',
     431: 'RequestHeaderFieldsTooLarge',
   };
   return phrases[status] ?? (status >= 500 ? 'InternalError' : 'BadRequest');

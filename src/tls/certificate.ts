@@ -1,12 +1,28 @@
 // The admission listener's certificate: reading the files, checking a pair before it is served, and the
 // secure-context options built from it. Messages name files and reasons, never file contents.
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { constants as cryptoConstants, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { Config } from '../config.js';
 
 /** The API server speaks TLS 1.2 and 1.3; nothing older is needed or accepted. */
 export const MIN_TLS_VERSION = 'TLSv1.2';
+/**
+ * TLS 1.3's suites, then TLS 1.2's forward-secret AEAD ones (ECDHE with GCM or ChaCha20-Poly1305): every suite Go's
+ * crypto/tls offers by default has one here, and no CBC suite is left. The TLS_ names must be listed: a list without
+ * them switches TLS 1.3 off in Node.
+ */
+export const TLS_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
 
 export interface TlsMaterial {
   cert: string | Buffer;
@@ -114,6 +130,9 @@ export function secureContextOptions(material: TlsMaterial): SecureContextOption
     key: material.key,
     ...(material.clientCa ? { ca: material.clientCa } : {}),
     minVersion: MIN_TLS_VERSION,
+    ciphers: TLS_CIPHERS,
+    // A TLS 1.2 client may not renegotiate: each renegotiation costs the server a handshake's CPU.
+    secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION,
   };
 }
 

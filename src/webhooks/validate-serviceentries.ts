@@ -7,6 +7,7 @@ import { toServiceEntryView, type ServiceEntryView } from '../istio/service-entr
 import { evaluateServiceEntry } from '../rules/index.js';
 import { serviceEntryVerdict } from '../rules/verdict.js';
 import type { ClusterView, ClusterViewFor, RuleSettings } from '../rules/types.js';
+import { serviceEntryLimitProblem } from './serviceentry-limits.js';
 
 const SERVED_VERSIONS: ReadonlySet<string> = new Set(ISTIO_NETWORKING_VERSIONS);
 const NO_RULES: readonly string[] = [];
@@ -20,6 +21,15 @@ export function serviceEntryValidator(settings: RuleSettings, clusterViewFor: Cl
     review(request): ReviewOutcome {
       if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') {
         return { answer: allowed(), decision: 'skipped', reason: 'operation' };
+      }
+      // Beyond Istio's schema: refused unread, as the failure policy (Fail) would refuse what cannot be checked.
+      const tooLong = serviceEntryLimitProblem(request.object);
+      if (tooLong !== undefined) {
+        return {
+          answer: denied(`egress-guard does not review this ServiceEntry: ${tooLong}, as in Istio's schema`),
+          decision: 'denied',
+          reason: 'over-schema-limits',
+        };
       }
       const entry = toServiceEntryView(request.object, request.namespace);
       const view = clusterViewFor(entry);

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:https';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,6 +111,49 @@ describe('the production entry point (dist/src/main.js)', () => {
     expect(String(main.lines().at(-1)?.problem)).toMatch(/^the private key does not belong to the certificate/);
     expect(JSON.stringify(main.lines())).not.toContain(other.keyPem.split('\n')[1]);
   });
+
+  it.each([
+    ['the admission port', 'PORT'],
+    ['the ops port', 'OPS_PORT'],
+  ])(
+    'exits 1 naming the address when %s is taken, even with a cluster watch running',
+    async (_name, setting) => {
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      const port = (taken.address() as AddressInfo).port;
+      // A cluster that never answers: its watch retries on timers, which kept the process alive with no listener.
+      const kubeconfig = join(dir, 'kubeconfig');
+      await writeFile(
+        kubeconfig,
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          'clusters: [{name: c, cluster: {server: "https://127.0.0.1:9", insecure-skip-tls-verify: true}}]',
+          'users: [{name: u, user: {token: t}}]',
+          'contexts: [{name: x, context: {cluster: c, user: u}}]',
+          'current-context: x',
+        ].join('\n'),
+      );
+      try {
+        const main = start({
+          TLS_CERT_FILE: join(dir, 'tls.crt'),
+          TLS_KEY_FILE: join(dir, 'tls.key'),
+          KUBECONFIG: kubeconfig,
+          [setting]: String(port),
+        });
+        const exit = await Promise.race([main.exited, sleep(15_000).then(() => undefined)]);
+        expect(exit?.code).toBe(1);
+        expect(main.lines().at(-1)).toMatchObject({
+          level: 60,
+          msg: 'egress-guard could not start',
+          problem: `cannot listen on 127.0.0.1:${port} (${setting}): the address is already in use`,
+        });
+      } finally {
+        taken.close();
+      }
+    },
+    20_000,
+  );
 
   it('on SIGTERM under load: drains, finishes in-flight reviews, fails nothing it accepted, exits 0 after logging "stopped"', async () => {
     const main = start({

@@ -275,8 +275,8 @@ describe('bad input', () => {
     expect(String(line?.problem)).toMatch(message);
   });
 
-  it('answers a body over 7 MiB with 413', async () => {
-    const pod = replicaSetPod({ annotations: { big: 'x'.repeat(7 * 1024 * 1024) } });
+  it('answers a body over 6 MiB with 413', async () => {
+    const pod = replicaSetPod({ annotations: { big: 'x'.repeat(6 * 1024 * 1024) } });
     const res = await post(app, '/mutate/pods', review(pod));
     expect(res.statusCode).toBe(413);
     expect(res.json().error).toBe('PayloadTooLarge');
