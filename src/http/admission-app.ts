@@ -4,9 +4,9 @@ import type { SecureContextOptions } from 'node:tls';
 import { decodeReview, serializeReview } from '../admission/codec.js';
 import { dispatch, type ReviewOutcome, type Webhook } from '../admission/webhook.js';
 import type { AdmissionRequest } from '../admission/types.js';
-import { preformattedLines, type Logger } from '../log.js';
+import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { nameOf, reviewLineFields, reviewLineRecord } from './review-line.js';
+import { nameOf, reviewLine } from './review-line.js';
 
 /** What fastify itself sends with an object body. */
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
@@ -106,19 +106,9 @@ function acceptJsonOnly(app: FastifyInstance, bodyLimit: number): void {
   });
 }
 
-/**
- * Metrics and the one log line of each review. Built once per webhook: its logger carries `webhook` already
- * serialised, and the line's fields are formatted by hand (review-line.ts), as this runs for every pod created.
- */
+/** Metrics and the one log line of each review; its logger carries the webhook's name. */
 function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
   const logger = options.logger.child({ webhook: webhook.name });
-  const reviewed = preformattedLines(logger, 'info', 'review', reviewLineFields);
-  const misrouted = preformattedLines(
-    logger,
-    'error',
-    'review of a kind this webhook does not handle',
-    reviewLineFields,
-  );
   const { reviews, reviewDuration, findings } = options.metrics;
   // Every webhook's series exists from the start, at zero, so a rate() works before its first review.
   reviewDuration.zero({ webhook: webhook.name });
@@ -127,8 +117,9 @@ function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
     reviews.inc({ webhook: webhook.name, decision, reason: outcome.reason ?? '' });
     reviewDuration.observe({ webhook: webhook.name }, seconds);
     for (const rule of outcome.rules ?? []) findings.inc({ webhook: webhook.name, rule });
-    const line = decision === 'misrouted' ? misrouted : reviewed;
-    if (line.enabled()) line.write(reviewLineRecord(review, outcome, Math.round(seconds * 1e6)));
+    const line = reviewLine(review, outcome, Math.round(seconds * 1e6));
+    if (decision === 'misrouted') logger.error(line, 'review of a kind this webhook does not handle');
+    else logger.info(line, 'review');
   };
 }
 
