@@ -3,13 +3,7 @@ import type { Operation as JsonPatchOperation } from 'fast-json-patch';
 import type { AdmissionResponse } from './types.js';
 import { warningText } from './warning-text.js';
 
-/**
- * A patch as the AdmissionResponse carries it: base64, made only by encodePatch. Base64 needs no JSON escaping, so
- * serializeReview copies it as it is; the brand keeps any other string out of the field.
- */
-export type EncodedPatch = string & { readonly __encodedPatch: unique symbol };
-
-export type Answer = Omit<AdmissionResponse, 'uid' | 'patch'> & { patch?: EncodedPatch };
+export type Answer = Omit<AdmissionResponse, 'uid'>;
 
 export function allowed(warnings: readonly string[] = []): Answer {
   return withWarnings({ allowed: true }, warnings);
@@ -23,22 +17,15 @@ export function denied(message: string, warnings: readonly string[] = []): Answe
   return withWarnings({ allowed: false, status: { code: 403, reason: 'Forbidden', message } }, warnings);
 }
 
-/**
- * An empty patch is no patch: the API server then records no mutation and reinvocation stays quiet. `encoded`,
- * when the caller has it already, must be encodePatch(patch).
- */
-export function patched(
-  patch: readonly JsonPatchOperation[],
-  warnings: readonly string[] = [],
-  encoded?: EncodedPatch,
-): Answer {
+/** An empty patch is no patch: the API server then records no mutation and reinvocation stays quiet. */
+export function patched(patch: readonly JsonPatchOperation[], warnings: readonly string[] = []): Answer {
   if (patch.length === 0) return allowed(warnings);
-  return withWarnings({ allowed: true, patchType: 'JSONPatch', patch: encoded ?? encodePatch(patch) }, warnings);
+  return withWarnings({ allowed: true, patchType: 'JSONPatch', patch: encodePatch(patch) }, warnings);
 }
 
 /** The AdmissionResponse's patch field: the JSON patch, base64-encoded. */
-export function encodePatch(patch: readonly JsonPatchOperation[]): EncodedPatch {
-  return Buffer.from(JSON.stringify(patch)).toString('base64') as EncodedPatch;
+export function encodePatch(patch: readonly JsonPatchOperation[]): string {
+  return Buffer.from(JSON.stringify(patch)).toString('base64');
 }
 
 function withWarnings(answer: Answer, warnings: readonly string[]): Answer {

@@ -4,10 +4,10 @@ import type { SecureContextOptions } from 'node:tls';
 import { bodyShapeProblem } from '../admission/body-shape.js';
 import { decodeReview, serializeReview, type ReviewIdentity } from '../admission/codec.js';
 import { dispatch, type ReviewOutcome, type Webhook } from '../admission/webhook.js';
-import { preformattedLines, type Logger } from '../log.js';
+import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { limitBodiesInFlight } from './body-budget.js';
-import { reviewLineFields, reviewLineRecord } from './review-line.js';
+import { reviewLine } from './review-line.js';
 
 /** What fastify itself sends with an object body. */
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
@@ -29,10 +29,8 @@ export function buildAdmissionApp(options: AdmissionAppOptions): FastifyInstance
   const { logger } = options;
   const app = fastify({
     // No logger for fastify: we write one line per review below, and the few other lines with `logger` itself. Given
-    // a logger, fastify makes a child of it for every request and puts finish and error listeners on every response
-    // (to log "request completed"), even with request logging off: about 7k instructions a review under callgrind,
-    // a quarter of what a 20-host ServiceEntry review added to the floor. Its "Server listening" line is replaced by
-    // run.ts's "egress-guard is serving".
+    // a logger, fastify makes a child of it and listeners on every request, even with request logging off. Its
+    // "Server listening" line is replaced by run.ts's "egress-guard is serving".
     bodyLimit: options.bodyLimitBytes,
     // The API server gives up after the webhook's timeoutSeconds (at most 30); never hold a socket longer.
     requestTimeout: 30_000,
@@ -125,53 +123,20 @@ function acceptJsonOnly(app: FastifyInstance, bodyLimit: number): void {
   });
 }
 
-/**
- * Metrics and the one log line of each review. Built once per webhook: its logger carries `webhook` already
- * serialised, and the line's fields are formatted by hand (review-line.ts), as this runs for every pod created.
- */
+/** Metrics and the one log line of each review; its logger carries the webhook's name. */
 function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
   const logger = options.logger.child({ webhook: webhook.name });
-  const reviewed = preformattedLines(logger, 'info', 'review', reviewLineFields);
-  const misrouted = preformattedLines(
-    logger,
-    'error',
-    'review of a kind this webhook does not handle',
-    reviewLineFields,
-  );
-  const duration = options.metrics.reviewDuration.bind({ webhook: webhook.name });
-  // Increments found by the outcome's own strings (decision, reason and rule ids are our constants, whose hashes V8
-  // keeps): two Map lookups, where a key made per review had to be built and hashed. Bounded like the labels.
-  const reviewCounters = new Map<string, Map<string, () => void>>();
-  const ruleCounters = new Map<string, () => void>();
-  const countReview = (decision: string, reason: string) => {
-    let byReason = reviewCounters.get(decision);
-    if (byReason === undefined) reviewCounters.set(decision, (byReason = new Map()));
-    let count = byReason.get(reason);
-    if (count === undefined) {
-      count = options.metrics.reviews.counterFor(`${webhook.name}/${decision}/${reason}`, () => ({
-        webhook: webhook.name,
-        decision,
-        reason,
-      }));
-      byReason.set(reason, count);
-    }
-    count();
-  };
-  const countRule = (rule: string) => {
-    let count = ruleCounters.get(rule);
-    if (count === undefined) {
-      count = options.metrics.findings.counterFor(`${webhook.name}/${rule}`, () => ({ webhook: webhook.name, rule }));
-      ruleCounters.set(rule, count);
-    }
-    count();
-  };
+  const { reviews, reviewDuration, findings } = options.metrics;
+  // Every webhook's series exists from the start, at zero, so a rate() works before its first review.
+  reviewDuration.zero({ webhook: webhook.name });
   return (review: ReviewIdentity, outcome: ReviewOutcome, seconds: number): void => {
     const { decision } = outcome;
-    countReview(decision, outcome.reason ?? '');
-    duration.observe(seconds);
-    if (outcome.rules !== undefined) for (const rule of outcome.rules) countRule(rule);
-    const line = decision === 'misrouted' ? misrouted : reviewed;
-    if (line.enabled()) line.write(reviewLineRecord(review, outcome, Math.round(seconds * 1e6)));
+    reviews.inc({ webhook: webhook.name, decision, reason: outcome.reason ?? '' });
+    reviewDuration.observe({ webhook: webhook.name }, seconds);
+    for (const rule of outcome.rules ?? []) findings.inc({ webhook: webhook.name, rule });
+    const line = reviewLine(review, outcome, Math.round(seconds * 1e6));
+    if (decision === 'misrouted') logger.error(line, 'review of a kind this webhook does not handle');
+    else logger.info(line, 'review');
   };
 }
 
