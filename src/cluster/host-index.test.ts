@@ -278,13 +278,17 @@ describe('HostIndex agrees with a plain scan of the same objects (property)', ()
 });
 
 describe('undeclared-ports over a HostIndex view', () => {
-  it('unions the ports of every visible entry for the host', () => {
+  it("unions the ports of the namespace's entries for the host, not another namespace's", () => {
     const index = indexOf([
       entry('default', 'web', { ports: [port(80)] }),
-      entry('team-a', 'tls', { ports: [port(443)], exportTo: ['default'] }),
+      entry('default', 'tls', { ports: [port(443)] }),
+      entry('team-a', 'more', { ports: [port(8443)], exportTo: ['default'] }),
     ]);
     const reviewed = entry('default', 'external-auto');
-    expect(undeclaredPortsRule(reviewed, { settings: DEFAULT_SETTINGS, cluster: index.viewFor(reviewed) })).toEqual([]);
+    const settings = { ...DEFAULT_SETTINGS, expectedPorts: [80, 443, 8443] };
+    expect(
+      undeclaredPortsRule(reviewed, { settings, cluster: index.viewFor(reviewed) }).map((f) => f.missingPorts),
+    ).toEqual([[8443]]);
   });
 
   it("judges an UPDATE by its new ports, not the stored version's", () => {

@@ -184,7 +184,7 @@ export class HostIndex {
     if (cache && cache.version === this.version && cache.settings === settings) return cache.count;
     const hosts = new Set<string>();
     for (const entry of this.entries.values()) {
-      if (!entry.hosts.some(({ host }) => isAutoAllocated(entry, host))) continue;
+      if (!entry.hosts.some(({ host }) => isAutoAllocated(entry, host, settings.istio.allocator))) continue;
       for (const finding of undeclaredPortsRule(entry, { settings, cluster: this.viewFor(entry) })) {
         if (finding.rule === UNDECLARED_PORTS && finding.host !== undefined) hosts.add(normalizeHost(finding.host));
       }

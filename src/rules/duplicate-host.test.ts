@@ -2,9 +2,11 @@ import { describe, expect, it } from '@jest/globals';
 import { contextFor, exampleAuto, fakeCluster, serviceEntry } from '../../test/fixtures/service-entries.js';
 import type { ServiceEntryView } from '../istio/service-entry.js';
 import { duplicateHostRule } from './duplicate-host.js';
+import type { RuleSettings } from './types.js';
 
 const OPT_OUT = 'networking.istio.io/enable-autoallocate-ip';
 const port = (number: number) => ({ number, name: `p${number}`, protocol: 'TCP' });
+const LEGACY: Partial<RuleSettings> = { istio: { version: { major: 1, minor: 24 }, allocator: 'legacy' } };
 
 /** Seed 003's example.com entry (TCP 9444, DNS, auto-allocated) with changes. */
 const example = (spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}) =>
@@ -24,6 +26,7 @@ interface Row {
   entry: ServiceEntryView;
   /** What the cluster holds besides the entry; omitted means the object-at-hand view. */
   cluster?: ServiceEntryView[];
+  settings?: Partial<RuleSettings>;
   /** [path, others, unreliable ports] per finding. */
   expected: [string, string[], number[]][];
 }
@@ -80,13 +83,21 @@ describe('duplicate-host', () => {
       'the other entry is exported only to its own namespace',
       { entry: example(), cluster: [other('team-a', 'web', [80], { exportTo: ['.'] })], expected: [] },
     ],
+    // A sidecar uses one namespace's entries per host, its own first (pilot/pkg/model/sidecar.go selectServices):
+    // another namespace's entry is not used beside this one, so it makes no port unreliable.
     [
-      'the other entry is exported to this namespace',
-      {
-        entry: example(),
-        cluster: [other('team-a', 'web', [80], { exportTo: ['default'] })],
-        expected: [['spec.hosts[0]', ['team-a/web'], [80, 9444]]],
-      },
+      'the other entry is in another namespace and exported to this one',
+      { entry: example(), cluster: [other('team-a', 'web', [80], { exportTo: ['default'] })], expected: [] },
+    ],
+    [
+      'the other entry is in another namespace, public',
+      { entry: example(), cluster: [other('team-a', 'web', [80])], expected: [] },
+    ],
+    // The legacy allocator gives entries of one namespace sharing a host one address
+    // (pilot/pkg/serviceregistry/serviceentry/auto_allocation.go, keyed on namespace/host).
+    [
+      'legacy allocator: another entry declares 80,443',
+      { entry: example(), settings: LEGACY, cluster: [other('default', 'web', [80, 443])], expected: [] },
     ],
     [
       'the other entry spells the host in upper case',
@@ -117,8 +128,8 @@ describe('duplicate-host', () => {
       'three others: all named, sorted, with the union of one-sided ports',
       {
         entry: example(),
-        cluster: [other('shop', 'b', [9444, 80]), other('default', 'a', [9444, 443]), other('shop', 'a', [9444])],
-        expected: [['spec.hosts[0]', ['default/a', 'shop/a', 'shop/b'], [80, 443]]],
+        cluster: [other('default', 'b', [9444, 80]), other('default', 'a', [9444, 443]), other('shop', 'a', [9444])],
+        expected: [['spec.hosts[0]', ['default/a', 'default/b'], [80, 443]]],
       },
     ],
     [
@@ -137,8 +148,8 @@ describe('duplicate-host', () => {
         expected: [['spec.hosts[0]', ['default/web'], [80, 9444]]],
       },
     ],
-  ])('%s', (_case, { entry, cluster, expected }) => {
-    const findings = duplicateHostRule(entry, contextFor(entry, {}, cluster && fakeCluster([entry, ...cluster])));
+  ])('%s', (_case, { entry, cluster, settings, expected }) => {
+    const findings = duplicateHostRule(entry, contextFor(entry, settings, cluster && fakeCluster([entry, ...cluster])));
     expect(findings.map((finding) => [finding.path, finding.others, finding.ports])).toEqual(expected);
     for (const finding of findings) expect(finding).toMatchObject({ rule: 'duplicate-host', severity: 'warn' });
   });
@@ -171,10 +182,10 @@ describe('duplicate-host', () => {
     [
       'many others and ports, shortened',
       ['a', 'b', 'c', 'd'].map((name, index) =>
-        other('team-with-a-long-name', `entry-${name}`, [8000 + index, 9000 + index]),
+        other('default', `entry-with-a-long-name-${name}`, [8000 + index, 9000 + index]),
       ),
       false,
-      'example.com is also declared by team-with-a-long-name/entry-a (+3 more): ports 8000,8001 (+7 more) unreliable',
+      'example.com is also declared by default/entry-with-a-long-name-a (+3 more): ports 8000,8001 (+7 more) unreliable',
     ],
     [
       'stale cluster view',
@@ -192,13 +203,19 @@ describe('duplicate-host', () => {
   it.each<[string, ServiceEntryView[], string]>([
     [
       'one other with a long name',
-      [other('payments', 'oss-cn-shanghai-legacy', [80, 443, 8443], { hosts: ['oss-cn-shanghai.aliyuncs.com'] })],
-      'oss-cn-shanghai.aliyuncs.com is also declared by payments/oss-cn-shanghai-legacy: ports 80,443,8443,9444 unreliable',
+      [
+        other('external', 'oss-cn-shanghai-old', [80, 443, 8443], {
+          hosts: ['oss-cn-shanghai.aliyuncs.com'],
+        }),
+      ],
+      'oss-cn-shanghai.aliyuncs.com is also declared by external/oss-cn-shanghai-old: ports 80,443,8443,9444 unreliable',
     ],
     [
       'two others with long names',
       ['legacy', 'canary'].map((name) =>
-        other('payments', `oss-cn-shanghai-${name}`, [80, 443, 8443], { hosts: ['oss-cn-shanghai.aliyuncs.com'] }),
+        other('external', `oss-cn-shanghai-${name}-payments`, [80, 443, 8443], {
+          hosts: ['oss-cn-shanghai.aliyuncs.com'],
+        }),
       ),
       'oss-cn-shanghai.aliyuncs.com is also declared by 2 other ServiceEntries: 4 ports unreliable',
     ],

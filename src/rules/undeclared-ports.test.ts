@@ -12,6 +12,7 @@ const example = (spec: Record<string, unknown> = {}, metadata: Record<string, un
 const oss = (spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}) =>
   serviceEntry(ossDemo, { spec, metadata });
 const port = (number: number, name = `p${number}`) => ({ number, name, protocol: 'TCP' });
+const LEGACY: Partial<RuleSettings> = { istio: { version: { major: 1, minor: 24 }, allocator: 'legacy' } };
 
 /** Another team's ServiceEntry for example.com in `namespace`. */
 const other = (name: string, ports: number[], namespace = 'default', exportTo?: string[]) =>
@@ -54,7 +55,23 @@ describe('undeclared-ports', () => {
       'resolution DYNAMIC_DNS on a concrete host',
       { entry: example({ resolution: 'DYNAMIC_DNS' }), expected: [['spec.hosts[0]', [80, 443], [9444]]] },
     ],
-    ['wildcard *.example.com is never auto-allocated', { entry: example({ hosts: ['*.example.com'] }), expected: [] }],
+    [
+      'wildcard *.example.com with DNS is not auto-allocated',
+      { entry: example({ hosts: ['*.example.com'] }), expected: [] },
+    ],
+    // istiod's allocator keeps wildcard hosts of DYNAMIC_DNS entries (pilot/pkg/controllers/ipallocate keepHost);
+    // the legacy one skips every wildcard (pilot/pkg/serviceregistry/serviceentry/auto_allocation.go).
+    [
+      'wildcard with DYNAMIC_DNS, istiod allocator',
+      {
+        entry: example({ hosts: ['*.example.com'], resolution: 'DYNAMIC_DNS' }),
+        expected: [['spec.hosts[0]', [80, 443], [9444]]],
+      },
+    ],
+    [
+      'wildcard with DYNAMIC_DNS, legacy allocator',
+      { entry: example({ hosts: ['*.example.com'], resolution: 'DYNAMIC_DNS' }), settings: LEGACY, expected: [] },
+    ],
     ['bare * is never auto-allocated', { entry: example({ hosts: ['*'] }), expected: [] }],
     ['partial wildcard *foo.com is never auto-allocated', { entry: example({ hosts: ['*foo.com'] }), expected: [] }],
     ['spec.addresses set', { entry: example({ addresses: ['240.0.0.10'] }), expected: [] }],
@@ -62,6 +79,15 @@ describe('undeclared-ports', () => {
     [
       'opt-out label "False" (istiod uses EqualFold)',
       { entry: example({}, { labels: { [OPT_OUT]: 'False' } }), expected: [] },
+    ],
+    // The legacy allocator never reads the label (auto_allocation.go autoAllocateIPs).
+    [
+      'opt-out label "false", legacy allocator',
+      {
+        entry: example({}, { labels: { [OPT_OUT]: 'false' } }),
+        settings: LEGACY,
+        expected: [['spec.hosts[0]', [80, 443], [9444]]],
+      },
     ],
     [
       'label "true" keeps auto-allocation',
@@ -137,9 +163,87 @@ describe('undeclared-ports', () => {
         expected: [['spec.hosts[0]', [80, 443], [9444]]],
       },
     ],
+    // A sidecar uses one namespace's entries per host, its own first (pilot/pkg/model/sidecar.go selectServices):
+    // ports declared only in another namespace are not reachable from here.
     [
-      'cluster: an entry exported to this namespace counts',
-      { entry: example(), cluster: [other('web', [80, 443], 'team-a', ['default'])], expected: [] },
+      'cluster: an entry of another namespace exported here does not count',
+      {
+        entry: example(),
+        cluster: [other('web', [80, 443], 'team-a', ['default'])],
+        expected: [['spec.hosts[0]', [80, 443], [9444]]],
+      },
+    ],
+    [
+      'cluster: a public entry of another namespace does not count',
+      {
+        entry: example(),
+        cluster: [other('web', [80, 443], 'team-a')],
+        expected: [['spec.hosts[0]', [80, 443], [9444]]],
+      },
+    ],
+    [
+      "cluster: exported only to team-b, whose own entry shadows it: team-b's sidecars never use it",
+      { entry: example({ exportTo: ['team-b'] }), cluster: [other('web', [80, 443], 'team-b')], expected: [] },
+    ],
+    [
+      'cluster: exported only to team-b, which has no entry of its own: judged for team-b',
+      { entry: example({ exportTo: ['team-b'] }), cluster: [], expected: [['spec.hosts[0]', [80, 443], [9444]]] },
+    ],
+    ['cluster: exported nowhere', { entry: example({ exportTo: ['~'] }), cluster: [], expected: [] }],
+    // Only entries with the virtual IP serve ports on it: a NONE entry's service is not merged with the
+    // auto-allocated one (canMergeServices in sidecar.go compares resolutions; istio/istio#54988).
+    [
+      'cluster: a resolution NONE entry of the host declares 80 and 443',
+      {
+        entry: example(),
+        cluster: [
+          serviceEntry(exampleAuto, {
+            metadata: { name: 'none' },
+            spec: { resolution: 'NONE', ports: [port(80), port(443)] },
+          }),
+        ],
+        expected: [['spec.hosts[0]', [80, 443], [9444]]],
+      },
+    ],
+    [
+      'cluster: an entry with spec.addresses declares 80 and 443',
+      {
+        entry: example(),
+        cluster: [
+          serviceEntry(exampleAuto, {
+            metadata: { name: 'own-ip' },
+            spec: { addresses: ['10.9.9.9'], ports: [port(80), port(443)] },
+          }),
+        ],
+        expected: [['spec.hosts[0]', [80, 443], [9444]]],
+      },
+    ],
+    [
+      'cluster: an opted-out entry declares 80 and 443, istiod allocator',
+      {
+        entry: example(),
+        cluster: [
+          serviceEntry(exampleAuto, {
+            metadata: { name: 'out', labels: { [OPT_OUT]: 'false' } },
+            spec: { ports: [port(80), port(443)] },
+          }),
+        ],
+        expected: [['spec.hosts[0]', [80, 443], [9444]]],
+      },
+    ],
+    [
+      'cluster: an opted-out entry declares 80 and 443, legacy allocator (shared address)',
+      {
+        entry: example(),
+        settings: LEGACY,
+        cluster: [
+          serviceEntry(exampleAuto, {
+            metadata: { name: 'out', labels: { [OPT_OUT]: 'false' } },
+            spec: { ports: [port(80), port(443)] },
+          }),
+        ],
+        expected: [],
+      },
     ],
     [
       'cluster: the old version of this entry is replaced, not merged',
@@ -181,10 +285,17 @@ describe('undeclared-ports', () => {
         message: 'example.com: ports 80,443 undeclared (declared: 9444); declare them or set spec.addresses',
         path: 'spec.hosts[0]',
         host: 'example.com',
+        fix: 'declare the ports in spec.ports, set spec.addresses, or label the ServiceEntry networking.istio.io/enable-autoallocate-ip: "false"',
         missingPorts: [80, 443],
         declaredPorts: [9444],
       },
     ]);
+  });
+
+  it('offers the opt-out label only where the allocator honours it', () => {
+    const entry = example();
+    const [finding] = undeclaredPortsRule(entry, contextFor(entry, LEGACY));
+    expect(finding?.fix).toBe('declare the ports in spec.ports, or set spec.addresses');
   });
 
   it.each<[string, ServiceEntryView, Partial<RuleSettings>, boolean, string]>([

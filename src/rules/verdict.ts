@@ -6,7 +6,7 @@ import { CONFLICTING_PROTOCOLS } from './conflicting-protocols.js';
 import { DUPLICATE_HOST } from './duplicate-host.js';
 import { HTTP_TO_TLS_PORT } from './http-to-tls-port.js';
 import type { Finding } from './types.js';
-import { AUTOALLOCATE_LABEL, STALE_NOTE, UNDECLARED_PORTS } from './undeclared-ports.js';
+import { STALE_NOTE, UNDECLARED_PORTS } from './undeclared-ports.js';
 import { WILDCARD_DNS } from './wildcard-dns.js';
 
 export interface ServiceEntryVerdict {
@@ -31,10 +31,10 @@ function undeclaredPortsProblem(findings: readonly Finding[]): string {
       return `${finding.path} "${finding.host}" lacks ports ${missing} (declared: ${declared})`;
     })
     .join(', ');
+  const fix = findings[0]?.fix ?? 'declare the ports in spec.ports, or set spec.addresses';
   return (
     `hosts without spec.addresses get an auto-allocated virtual IP that serves only their declared ports, ` +
-    `so connections on other ports fail (istio/istio#39080): ${hosts}. ` +
-    `Fix: declare the ports in spec.ports, set spec.addresses, or label the ServiceEntry ${AUTOALLOCATE_LABEL}: "false".`
+    `so connections on other ports fail (istio/istio#39080): ${hosts}. Fix: ${fix}.`
   );
 }
 
