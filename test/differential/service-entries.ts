@@ -3,10 +3,14 @@
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { check } from '../../src/cli/check.js';
+import { evaluateAll } from '../../src/cluster/evaluate.js';
+import { HostIndex } from '../../src/cluster/host-index.js';
+import { toServiceEntryView } from '../../src/istio/service-entry.js';
 import { parseManifests } from '../../src/cli/load-manifests.js';
 import { manifestObjects } from '../../src/cli/objects.js';
 import type { ReportFinding } from '../../src/cli/report.js';
 import type { IpAllocator } from '../../src/istio/version.js';
+import type { Finding } from '../../src/rules/types.js';
 import { DEFAULT_SETTINGS } from '../fixtures/service-entries.js';
 
 export type Json = Record<string, unknown>;
@@ -27,6 +31,28 @@ export function findings(objects: readonly Json[], allocator: IpAllocator): Repo
     },
     mode: allocator === 'istiod' ? 'controller' : 'agent',
   }).findings;
+}
+
+/** The rules' own findings (with their ports) for each entry, judged as `check` and admission judge it. */
+export function ruleFindings(
+  objects: readonly Json[],
+  allocator: IpAllocator,
+): Array<{ namespace: string; name: string; findings: Finding[] }> {
+  const index = new HostIndex();
+  for (const object of objects) {
+    const { namespace, name } = object.metadata as { namespace: string; name: string };
+    index.upsertServiceEntry({ ...toServiceEntryView(object as never, namespace), namespace, name });
+  }
+  const settings = {
+    ...DEFAULT_SETTINGS,
+    expectedPorts: [...EXPECTED_PORTS],
+    istio: { ...DEFAULT_SETTINGS.istio, allocator },
+  };
+  return evaluateAll(index, settings, 'input').map(({ entry, findings }) => ({
+    namespace: entry.namespace,
+    name: entry.name,
+    findings,
+  }));
 }
 
 export function serviceEntry(namespace: string, name: string, spec: Json, labels?: Record<string, string>): Json {
