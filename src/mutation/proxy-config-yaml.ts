@@ -53,6 +53,9 @@ export function openYamlConfig(text: string): OpenResult {
   const root = doc.contents;
   // Nothing, only comments, or `null`: Istio reads an empty ProxyConfig, and so do we.
   const rootIsEmpty = root === null || (isScalar(root) && root.value === null);
+  // go-yaml v2 refuses an empty document ended by `...`; one we fill in it would accept: not ours to change.
+  if (rootIsEmpty && /^\.\.\.(?:[ \t]|$)/m.test(text))
+    return problem('is an empty document ended by ..., which egress-guard does not edit');
   if (!rootIsEmpty && !isMap(root)) return problem(`is ${describeNode(root, doc)}, not a mapping`);
 
   const metadataPair = isMap(root)

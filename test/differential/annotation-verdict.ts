@@ -47,7 +47,7 @@ export async function judgeAnnotation(
     for (const key of Object.keys(wanted)) {
       const value = input.proxyMetadata?.[key];
       if (value === undefined) disagreements.push(`left unchanged, but Istio reads no proxyMetadata.${key}`);
-      else if (value !== wanted[key] && !plan.warnings.some((w) => w.includes(`${key}="${value.slice(0, 24)}`)))
+      else if (value !== wanted[key] && !plan.warnings.some((w) => w.includes(`proxyMetadata ${key}=`)))
         disagreements.push(`Istio reads ${key}="${value}", which no warning names`);
     }
   }

