@@ -396,6 +396,11 @@ describe('mergeProxyMetadata refuses annotations it cannot edit safely', () => {
       "has U+0085 (line 1, column 25), a line break to Istio's YAML 1.1 reader",
     ],
     [
+      'an empty document ended by ...',
+      '\n...\n',
+      'is an empty document ended by ..., which egress-guard does not edit',
+    ],
+    [
       'a %YAML 1.2 directive',
       '%YAML 1.2\n---\nproxyMetadata: {}\n',
       "declares %YAML 1.2, which Istio's YAML 1.1 reader refuses",
