@@ -40,6 +40,11 @@ export function openJsonConfig(text: string): OpenResult | undefined {
   else if (current !== undefined && current !== null) return proxyMetadataNotMapping(describeJsonType(current));
   const proxyMetadata = new Map<string, string>();
   for (const [key, value] of Object.entries(metadata)) {
+    // Istio reads a null value as "".
+    if (value === null) {
+      proxyMetadata.set(key, '');
+      continue;
+    }
     if (typeof value !== 'string') {
       const description =
         typeof value === 'boolean' || typeof value === 'number'

@@ -26,6 +26,7 @@ import { goYamlPlainScalarType } from './go-yaml-scalars.js';
 import { describeJsonType } from '../json.js';
 import { clip } from './json-shape.js';
 import { PROXY_METADATA, readAnnotation } from './merge-check.js';
+import { mergeKeyProblem, yamlDirectiveProblem } from './yaml-1-1.js';
 import { isAliased, resolveAliases } from './yaml-anchors.js';
 import { unterminatedBlockScalar } from './yaml-final-line.js';
 import { DEFAULT_LAYOUT, detectLayout, type YamlLayout } from './yaml-layout.js';
@@ -37,6 +38,8 @@ export function openYamlConfig(text: string): OpenResult {
   const doc = readAnnotation(text);
   const error = doc.errors[0];
   if (error !== undefined) return { ok: false, problem: yamlErrorProblem(error, doc, text), syntax: true };
+  const yaml11 = yamlDirectiveProblem(doc) ?? mergeKeyProblem(doc, text);
+  if (yaml11 !== undefined) return problem(yaml11);
 
   // Istio's go-yaml rejects an alias with no anchor before it, or inside the node it names; the yaml package throws on them later.
   const aliases = resolveAliases(doc);
@@ -50,6 +53,9 @@ export function openYamlConfig(text: string): OpenResult {
   const root = doc.contents;
   // Nothing, only comments, or `null`: Istio reads an empty ProxyConfig, and so do we.
   const rootIsEmpty = root === null || (isScalar(root) && root.value === null);
+  // go-yaml v2 refuses an empty document ended by `...`; one we fill in it would accept: not ours to change.
+  if (rootIsEmpty && /^\.\.\.(?:[ \t]|$)/m.test(text))
+    return problem('is an empty document ended by ..., which egress-guard does not edit');
   if (!rootIsEmpty && !isMap(root)) return problem(`is ${describeNode(root, doc)}, not a mapping`);
 
   const metadataPair = isMap(root)
@@ -146,6 +152,8 @@ function quoted(value: string): Scalar<string> {
 
 /** The value as Istio's go-yaml reads it, when that is a string. */
 function istioString(node: unknown): string | undefined {
+  // A null value (`KEY:`, `~`, `null`, `{KEY}`) reaches Istio's map<string,string> as "".
+  if (node === null || node === undefined || (isScalar(node) && node.value === null)) return '';
   if (!isScalar(node) || typeof node.value !== 'string') return undefined;
   // A plain `yes` is a string to YAML 1.2 but a boolean to Istio; an explicit `!!str yes` is a string to both.
   if (

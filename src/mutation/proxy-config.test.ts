@@ -365,11 +365,6 @@ describe('mergeProxyMetadata refuses annotations it cannot edit safely', () => {
       'sets proxyMetadata.ISTIO_META_IDLE_TIMEOUT to unquoted 30; Istio needs a quoted string',
     ],
     [
-      'a null value',
-      'proxyMetadata:\n  BOOTSTRAP_XDS_AGENT:\n',
-      'sets proxyMetadata.BOOTSTRAP_XDS_AGENT to null; Istio needs a quoted string',
-    ],
-    [
       'a nested mapping value',
       'proxyMetadata:\n  X: {a: b}\n',
       'sets proxyMetadata.X to a mapping; Istio needs a quoted string',
@@ -379,7 +374,37 @@ describe('mergeProxyMetadata refuses annotations it cannot edit safely', () => {
       '{"proxyMetadata":{"ISTIO_META_DNS_CAPTURE":true}}',
       'sets proxyMetadata.ISTIO_META_DNS_CAPTURE to unquoted true; Istio needs a quoted string',
     ],
-    ['a JSON null', '{"proxyMetadata":{"X":null}}', 'sets proxyMetadata.X to null; Istio needs a quoted string'],
+    // YAML 1.1, as Istio reads it: a merge key, a Unicode line break, a %YAML directive for another version.
+    [
+      'a merge key bringing proxyMetadata',
+      '<<: {proxyMetadata: {ISTIO_META_DNS_CAPTURE: "false", OTHER_KEY: "keep-me"}}\n',
+      'uses a YAML merge key << (line 1, column 1), which egress-guard does not edit',
+    ],
+    [
+      'a merge key inside proxyMetadata',
+      'm: &m {A: "1"}\nproxyMetadata:\n  <<: *m\n',
+      'uses a YAML merge key << (line 3, column 3), which egress-guard does not edit',
+    ],
+    [
+      'a comment ended by U+2028',
+      '# note\u2028proxyMetadata: {ISTIO_META_DNS_CAPTURE: "false"}',
+      "has U+2028 (line 1, column 7), a line break to Istio's YAML 1.1 reader",
+    ],
+    [
+      'U+0085 in JSON',
+      '{"proxyMetadata":{"A":"a\u0085b"}}',
+      "has U+0085 (line 1, column 25), a line break to Istio's YAML 1.1 reader",
+    ],
+    [
+      'an empty document ended by ...',
+      '\n...\n',
+      'is an empty document ended by ..., which egress-guard does not edit',
+    ],
+    [
+      'a %YAML 1.2 directive',
+      '%YAML 1.2\n---\nproxyMetadata: {}\n',
+      "declares %YAML 1.2, which Istio's YAML 1.1 reader refuses",
+    ],
     [
       'a JSON list value',
       '{"proxyMetadata":{"X":["a"]}}',
@@ -397,6 +422,25 @@ describe('mergeProxyMetadata refuses annotations it cannot edit safely', () => {
     ],
   ])('%s', (_name, existing, problem) => {
     expect(mergeProxyMetadata(existing, AGENT)).toEqual({ kind: 'invalid', problem });
+  });
+
+  it.each([
+    ['an empty YAML value', 'proxyMetadata:\n  BOOTSTRAP_XDS_AGENT:\n'],
+    ['a YAML ~', 'proxyMetadata: {BOOTSTRAP_XDS_AGENT: ~}'],
+    ['a JSON null', '{"proxyMetadata":{"BOOTSTRAP_XDS_AGENT":null}}'],
+  ])('reads %s as "", as Istio does, and adds our keys beside it', (_name, existing) => {
+    const result = mergeProxyMetadata(existing, AGENT);
+    expect(result).toMatchObject({
+      kind: 'changed',
+      added: ['ISTIO_META_DNS_CAPTURE', 'ISTIO_META_DNS_AUTO_ALLOCATE'],
+    });
+    // Our own key set to null is the owner's "" (false to the agent), kept.
+    expect(mergeProxyMetadata('proxyMetadata: {ISTIO_META_DNS_CAPTURE: null}', AGENT)).toEqual({
+      kind: 'changed',
+      text: expect.any(String),
+      kept: [{ key: 'ISTIO_META_DNS_CAPTURE', value: '' }],
+      added: ['ISTIO_META_DNS_AUTO_ALLOCATE'],
+    });
   });
 
   it('clips long parser messages but keeps the position', () => {

@@ -6,6 +6,7 @@ import { clip } from './json-shape.js';
 import { mergeCheck } from './merge-check.js';
 import { jsonSyntaxProblem, openJsonConfig } from './proxy-config-json.js';
 import { openYamlConfig } from './proxy-config-yaml.js';
+import { unicodeLineBreakProblem } from './yaml-1-1.js';
 import { yamlErrorProblem } from './yaml-problems.js';
 
 /** A proxyMetadata key the owner already set to something other than what egress-guard would add. */
@@ -32,7 +33,7 @@ export function mergeProxyMetadata(
   wanted: Readonly<Record<string, string>>,
 ): MergeResult {
   const text = existing === undefined || existing.trim() === '' ? '' : existing;
-  const tooBig = inputLimitProblem(text);
+  const tooBig = inputLimitProblem(text) ?? unicodeLineBreakProblem(text);
   if (tooBig !== undefined) return { kind: 'invalid', problem: tooBig };
   let opened: OpenResult;
   let json: boolean;
