@@ -45,22 +45,43 @@ describe('parseCommandLine', () => {
       namespace: 'team',
       optedIn: ['shop'],
       output: 'json',
+      failOn: 'deny',
       ...DEFAULTS,
     });
   });
 
   it('reads audit’s options', () => {
     expect(
-      parseCommandLine(['audit', '--kubeconfig', '/k', '--context', 'prod', '--progress', '-o', 'policyreport'], {}),
+      parseCommandLine(
+        ['audit', '--kubeconfig', '/k', '--context', 'prod', '--progress', '-o', 'policyreport', '--fail-on', 'warn'],
+        {},
+      ),
     ).toEqual({
       command: 'audit',
       kubeconfig: '/k',
       context: 'prod',
       progress: true,
       output: 'policyreport',
+      failOn: 'warn',
       ...DEFAULTS,
     });
-    expect(parseCommandLine(['audit'], {})).toEqual({ command: 'audit', progress: false, output: 'text', ...DEFAULTS });
+    expect(parseCommandLine(['audit'], {})).toEqual({
+      command: 'audit',
+      progress: false,
+      output: 'text',
+      failOn: 'deny',
+      ...DEFAULTS,
+    });
+  });
+
+  it('reads -o sarif and --fail-on, and rejects other levels', () => {
+    expect(parseCommandLine(['check', '-f', 'x', '-o', 'sarif', '--fail-on', 'warn'], {})).toMatchObject({
+      output: 'sarif',
+      failOn: 'warn',
+    });
+    expect(() => parseCommandLine(['check', '-f', 'x', '--fail-on', 'info'], {})).toThrow(
+      '--fail-on: "info" is not one of deny, warn',
+    );
   });
 
   it.each([

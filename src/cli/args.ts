@@ -4,8 +4,12 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, ruleSettingsOf, type AutoAllocateMode, type Env } from '../config.js';
 import type { RuleSettings } from '../rules/types.js';
 
-export type OutputFormat = 'text' | 'json' | 'policyreport';
-const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'json', 'policyreport'];
+export type OutputFormat = 'text' | 'json' | 'policyreport' | 'sarif';
+const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'json', 'policyreport', 'sarif'];
+
+/** The least severity that fails a run (exit 1). */
+export type FailOn = 'deny' | 'warn';
+const FAIL_ON: readonly FailOn[] = ['deny', 'warn'];
 
 export type Topic = 'main' | 'check' | 'audit';
 
@@ -34,6 +38,7 @@ export interface CheckCommand {
   namespace: string;
   optedIn: string[];
   output: OutputFormat;
+  failOn: FailOn;
   settings: RuleSettings;
   mode: AutoAllocateMode;
 }
@@ -44,6 +49,7 @@ export interface AuditCommand {
   context?: string;
   progress: boolean;
   output: OutputFormat;
+  failOn: FailOn;
   settings: RuleSettings;
   mode: AutoAllocateMode;
 }
@@ -61,7 +67,12 @@ const SETTINGS_HELP = `      --expected-ports LIST         ports every auto-allo
       --istiod-ip-autoallocate B    true or false: istiod's PILOT_ENABLE_IP_AUTOALLOCATE
                                     (default: $ISTIOD_IP_AUTOALLOCATE, else true from Istio 1.25)`;
 
-const EXIT_HELP = `Exit status: 0 nothing deny-level, 1 something deny-level, 2 usage, read, parse or API error.`;
+const EXIT_HELP = `Exit status: 0 nothing at the --fail-on level, 1 something at it (deny by default), 2 usage, read,
+parse or API error, or a kustomization directory.`;
+
+const OUTPUT_HELP = `  -o, --output FORMAT               text (default), json, policyreport (wgpolicyk8s.io/v1alpha2, YAML)
+                                    or sarif (SARIF 2.1.0, for code-scanning views)
+      --fail-on LEVEL               deny (default) or warn: the least severity that makes the exit status 1`;
 
 export const USAGE: Readonly<Record<Topic, string>> = {
   main: `usage: egress-guard <command> [options]
@@ -82,11 +93,14 @@ what the mutating webhook would add to Pods and pod templates in opted-in namesp
 
 Options:
   -f, --filename PATH               YAML or JSON manifests: a file, a directory (recursive: *.yaml, *.yml,
-                                    *.json) or - for stdin; repeatable; List kinds are expanded
+                                    *.json) or - for stdin; repeatable; List kinds are expanded. A directory
+                                    holding a kustomization is refused (exit 2): check reads files as they
+                                    are and does not render kustomize; pipe the rendered output instead:
+                                    kubectl kustomize DIR | egress-guard check -f -
   -n, --namespace NS                namespace of objects that name none (default: default)
       --opted-in NS                 treat NS as labelled egress-guard.io/dns-capture=enabled; repeatable
                                     (labelled Namespace objects in the input count without it)
-  -o, --output FORMAT               text (default), json or policyreport (wgpolicyk8s.io/v1alpha2, YAML)
+${OUTPUT_HELP}
 ${SETTINGS_HELP}
   -h, --help                        show this help
 
@@ -118,6 +132,7 @@ const SETTING_OPTIONS = {
 
 const OUTPUT_OPTIONS = {
   output: { type: 'string', short: 'o' },
+  'fail-on': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -177,6 +192,7 @@ function parseCheck(argv: readonly string[], env: Env): Command {
     namespace,
     optedIn: [...new Set(optedIn)],
     output: outputFormat(values.output, 'check'),
+    failOn: failOn(values['fail-on'], 'check'),
     ...settingsFrom(values, env, 'check'),
   };
 }
@@ -202,6 +218,7 @@ function parseAudit(argv: readonly string[], env: Env): Command {
     ...(values.context === undefined ? {} : { context: values.context }),
     progress: values.progress ?? false,
     output: outputFormat(values.output, 'audit'),
+    failOn: failOn(values['fail-on'], 'audit'),
     ...settingsFrom(values, env, 'audit'),
   };
 }
@@ -228,6 +245,12 @@ function outputFormat(value: string | undefined, topic: Topic): OutputFormat {
   if (value === undefined) return 'text';
   if ((OUTPUT_FORMATS as readonly string[]).includes(value)) return value as OutputFormat;
   throw new UsageError(`--output: "${value}" is not one of ${OUTPUT_FORMATS.join(', ')}`, topic);
+}
+
+function failOn(value: string | undefined, topic: Topic): FailOn {
+  if (value === undefined) return 'deny';
+  if ((FAIL_ON as readonly string[]).includes(value)) return value as FailOn;
+  throw new UsageError(`--fail-on: "${value}" is not one of ${FAIL_ON.join(', ')}`, topic);
 }
 
 const SETTING_VARIABLES = [

@@ -1,8 +1,9 @@
-// The three output formats over one hand-made report.
+// The output formats over one hand-made report.
 import { describe, expect, it } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
 import { formatJson, toJsonReport } from './format-json.js';
 import { formatPolicyReports, policyReports } from './format-policyreport.js';
+import { sarifLog } from './format-sarif.js';
 import { formatFindingLine, formatText } from './format-text.js';
 import { exitCodeFor, summarize, type ObjectRef, type Report, type ReportFinding } from './report.js';
 
@@ -61,6 +62,12 @@ describe('report', () => {
     expect(exitCodeFor(report)).toBe(1);
     expect(exitCodeFor({ ...report, findings: [warn, info] })).toBe(0);
     expect(exitCodeFor({ objectsChecked: 0, findings: [], passed: [] })).toBe(0);
+  });
+
+  it('with failOn warn, exits 1 for warnings too, never for info', () => {
+    expect(exitCodeFor({ ...report, findings: [warn, info] }, 'warn')).toBe(1);
+    expect(exitCodeFor({ ...report, findings: [info] }, 'warn')).toBe(0);
+    expect(exitCodeFor(report, 'warn')).toBe(1);
   });
 });
 
@@ -206,5 +213,44 @@ describe('policyReports', () => {
 
   it('emits nothing when there is nothing to report', () => {
     expect(formatPolicyReports({ objectsChecked: 3, findings: [], passed: [] }, NOW)).toBe('');
+  });
+});
+
+describe('sarifLog', () => {
+  it('maps deny to error and warn to warning, leaves info out, and lists each rule once', () => {
+    const log = sarifLog({ ...report, findings: [deny, warn, info, { ...deny, object: demo }] }, '1.2.3');
+    const run = log.runs[0];
+    expect(run?.tool.driver).toMatchObject({ name: 'egress-guard', version: '1.2.3' });
+    expect(run?.tool.driver.rules?.map((rule) => rule.id)).toEqual(['missing-dns-capture', 'wildcard-dns']);
+    expect(run?.results?.map((result) => [result.ruleId, result.ruleIndex, result.level])).toEqual([
+      ['wildcard-dns', 1, 'error'],
+      ['missing-dns-capture', 0, 'warning'],
+      ['wildcard-dns', 1, 'error'],
+    ]);
+  });
+
+  it('places check findings at file and line; audit and stdin findings only by object', () => {
+    const [inFile, fromAudit, fromStdin, absolute] =
+      sarifLog(
+        {
+          ...report,
+          findings: [
+            { ...deny, location: { file: 'dir/my file.yaml', line: 9 } },
+            warn,
+            { ...deny, location: { file: '<stdin>', line: 4 } },
+            { ...deny, location: { file: '/tmp/a.yaml', line: 2 } },
+          ],
+        },
+        '0',
+      ).runs[0]?.results ?? [];
+    expect(inFile?.locations?.[0]).toEqual({
+      physicalLocation: { artifactLocation: { uri: 'dir/my%20file.yaml' }, region: { startLine: 9 } },
+      logicalLocations: [{ fullyQualifiedName: 'ServiceEntry external/wildcard', kind: 'object' }],
+    });
+    expect(fromAudit?.locations?.[0]).toEqual({
+      logicalLocations: [{ fullyQualifiedName: 'Deployment shop/web', kind: 'object' }],
+    });
+    expect(fromStdin?.locations?.[0]?.physicalLocation).toBeUndefined();
+    expect(absolute?.locations?.[0]?.physicalLocation?.artifactLocation?.uri).toBe('file:///tmp/a.yaml');
   });
 });

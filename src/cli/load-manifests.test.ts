@@ -146,3 +146,43 @@ describe('loadManifests', () => {
     });
   });
 });
+
+describe('loadManifests: kustomizations', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'egress-guard-kustomize-'));
+    for (const [sub, name] of [
+      ['yaml', 'kustomization.yaml'],
+      ['yml', 'kustomization.yml'],
+      ['capital', 'Kustomization'],
+    ] as const) {
+      mkdirSync(join(dir, 'repo', sub), { recursive: true });
+      writeFileSync(join(dir, 'repo', sub, name), 'resources: [se.yaml]\n');
+      writeFileSync(join(dir, 'repo', sub, 'se.yaml'), SE);
+    }
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each(['yaml', 'yml', 'capital'])('refuses a directory whose kustomization file is the %s kind', async (sub) => {
+    const directory = join(dir, 'repo', sub);
+    const error = await loadManifests([directory], { readStdin: async () => '' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ManifestError);
+    expect((error as ManifestError).message).toBe(
+      `${directory}: holds a kustomization, which check does not render; run: kubectl kustomize ${directory} | egress-guard check -f -`,
+    );
+  });
+
+  it('refuses one met while walking a parent directory, and one named as a file', async () => {
+    await expect(loadManifests([join(dir, 'repo')], { readStdin: async () => '' })).rejects.toThrow(
+      `kubectl kustomize ${join(dir, 'repo', 'capital')} |`,
+    );
+    await expect(
+      loadManifests([join(dir, 'repo', 'yml', 'kustomization.yml')], { readStdin: async () => '' }),
+    ).rejects.toThrow(`kubectl kustomize ${join(dir, 'repo', 'yml')} |`);
+  });
+
+  it('still reads the plain manifest files of such a directory when named one by one', async () => {
+    const documents = await loadManifests([join(dir, 'repo', 'yaml', 'se.yaml')], { readStdin: async () => '' });
+    expect(documents).toHaveLength(1);
+  });
+});

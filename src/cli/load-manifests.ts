@@ -4,7 +4,7 @@
 //
 // parseManifests is pure (text in, documents out); loadManifests is the only part that touches the file system.
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
 
 /** A field path inside an object: keys and list indexes, e.g. ['spec', 'hosts', 1]. */
@@ -37,6 +37,8 @@ export class ManifestError extends Error {
 
 export const STDIN_NAME = '<stdin>';
 const MANIFEST_EXTENSIONS = /\.(ya?ml|json)$/i;
+/** The file names kustomize looks for in a directory. */
+const KUSTOMIZATION_FILES: ReadonlySet<string> = new Set(['kustomization.yaml', 'kustomization.yml', 'Kustomization']);
 
 // kubectl reads manifests with go-yaml v2 (YAML 1.1: `yes` and `on` are booleans, `<<` merges), so do the same.
 const PARSE_OPTIONS = { version: '1.1', merge: true } as const;
@@ -129,7 +131,10 @@ async function manifestFiles(source: string): Promise<string[]> {
   const info = await stat(source).catch((error: NodeJS.ErrnoException) => {
     throw new ManifestError(source, undefined, describeFsError(error));
   });
-  if (!info.isDirectory()) return [source];
+  if (!info.isDirectory()) {
+    if (KUSTOMIZATION_FILES.has(basename(source))) throw kustomizationError(dirname(source));
+    return [source];
+  }
   const files: string[] = [];
   await walk(source, new Set([await realpath(source)]), files);
   return files;
@@ -140,6 +145,8 @@ async function walk(directory: string, seen: Set<string>, files: string[]): Prom
   const entries = await readdir(directory, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
     throw new ManifestError(directory, undefined, describeFsError(error));
   });
+  // Its raw files are not what gets applied: the overlay's patches (which may add a deny) would be missed.
+  if (entries.some((entry) => KUSTOMIZATION_FILES.has(entry.name))) throw kustomizationError(directory);
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
     const path = join(directory, entry.name);
@@ -159,6 +166,14 @@ async function walk(directory: string, seen: Set<string>, files: string[]): Prom
       files.push(path);
     }
   }
+}
+
+function kustomizationError(directory: string): ManifestError {
+  return new ManifestError(
+    directory,
+    undefined,
+    `holds a kustomization, which check does not render; run: kubectl kustomize ${directory} | egress-guard check -f -`,
+  );
 }
 
 async function readText(file: string): Promise<string> {

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // `egress-guard`: the command-line face of the admission rules (package.json "bin").
 //
-//   egress-guard check -f FILE|DIR|- [-f ...] [-n NS] [--opted-in NS ...] [-o text|json|policyreport]
-//   egress-guard audit [--kubeconfig PATH] [--context NAME] [--progress] [-o text|json|policyreport]
+//   egress-guard check -f FILE|DIR|- [-f ...] [-n NS] [--opted-in NS ...] [-o FORMAT] [--fail-on deny|warn]
+//   egress-guard audit [--kubeconfig PATH] [--context NAME] [--progress] [-o FORMAT] [--fail-on deny|warn]
 //
-// Exit status: 0 nothing deny-level, 1 something deny-level, 2 usage, read, parse or API errors.
+// Exit status: 0 nothing at the --fail-on level, 1 something at it, 2 usage, read, parse or API errors.
 // This file and load-manifests.ts / kube-source.ts do the I/O; everything they call is pure.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -21,6 +21,7 @@ import { audit, collectSnapshot } from './audit.js';
 import { check } from './check.js';
 import { formatJson } from './format-json.js';
 import { formatPolicyReports } from './format-policyreport.js';
+import { formatSarif } from './format-sarif.js';
 import { formatText } from './format-text.js';
 import { loadManifests, ManifestError } from './load-manifests.js';
 import { manifestObjects } from './objects.js';
@@ -44,6 +45,8 @@ function format(report: Report, output: OutputFormat): string {
       return formatJson(report);
     case 'policyreport':
       return formatPolicyReports(report, Date.now());
+    case 'sarif':
+      return formatSarif(report, version());
   }
 }
 
@@ -85,7 +88,7 @@ async function runCheck(command: CheckCommand): Promise<number> {
     mode: command.mode,
   });
   out(format(report, command.output));
-  return exitCodeFor(report);
+  return exitCodeFor(report, command.failOn);
 }
 
 async function runAudit(command: AuditCommand): Promise<number> {
@@ -105,7 +108,7 @@ async function runAudit(command: AuditCommand): Promise<number> {
       mode: command.mode,
     });
     out(format(report, command.output));
-    return exitCodeFor(report);
+    return exitCodeFor(report, command.failOn);
   } catch (error) {
     if (!(error instanceof AuditError)) throw error;
     err(`${PROGRAM}: ${error.message}`);

@@ -53,13 +53,18 @@ export function summarize(report: Report): Summary {
 }
 
 export const EXIT_OK = 0;
-/** Something is deny-level: admission would reject it (check) or it is in the cluster anyway (audit). */
+/**
+ * Something is deny-level (admission would reject it, or it is in the cluster anyway), or warn-level when the
+ * run asked to fail on warnings.
+ */
 export const EXIT_DENY = 1;
 /** Usage, read, parse or API errors: nothing was (fully) evaluated. */
 export const EXIT_ERROR = 2;
 
-export function exitCodeFor(report: Report): number {
-  return report.findings.some((finding) => finding.severity === 'deny') ? EXIT_DENY : EXIT_OK;
+/** `failOn` is the least severity that fails the run; info findings never do. */
+export function exitCodeFor(report: Report, failOn: Severity = 'deny'): number {
+  const failing = (severity: ReportSeverity) => severity === 'deny' || (failOn === 'warn' && severity === 'warn');
+  return report.findings.some((finding) => failing(finding.severity)) ? EXIT_DENY : EXIT_OK;
 }
 
 /** `Kind namespace/name`, or `Kind name` for cluster-scoped objects, as kubectl users read them. */

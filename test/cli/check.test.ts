@@ -2,6 +2,8 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import { parseAllDocuments } from 'yaml';
 import { ensureBuilt, FIXTURES, ROOT, runCli } from './run-cli.js';
 
@@ -355,3 +357,108 @@ describe('egress-guard command line', () => {
     expect(result.code).toBe(0);
   });
 });
+
+describe('egress-guard check in a pipeline', () => {
+  // The OASIS schema as the @microsoft/jest-sarif package ships it. It is draft-04, which ajv 8 no longer reads; it
+  // uses no keyword whose meaning changed since (no exclusiveMinimum/Maximum, only local $refs), so it is compiled
+  // as draft-07 without its $schema and id; one of its patterns has a stray `]` only non-unicode RegExps accept.
+  const {
+    $schema: _draft04,
+    id: _id,
+    ...sarifSchema
+  } = JSON.parse(
+    readFileSync(
+      join(ROOT, 'node_modules', '@microsoft', 'jest-sarif', 'lib', 'schemas', 'sarif-2.1.0-rtm.5.json'),
+      'utf8',
+    ),
+  ) as Record<string, unknown>;
+
+  it('refuses a directory holding a kustomization (exit 2) with the command that renders it', async () => {
+    const overlay = join('test', 'fixtures', 'cli', 'kustomize', 'overlay');
+    for (const input of [overlay, join('test', 'fixtures', 'cli', 'kustomize'), join(overlay, 'kustomization.yaml')]) {
+      const result = await runCli(['check', '-f', input]);
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(/holds a kustomization, which check does not render; run: kubectl kustomize /);
+      expect(result.stderr).toMatch(/ \| egress-guard check -f -\n$/);
+    }
+    const nested = await runCli(['check', '-f', join('test', 'fixtures', 'cli', 'kustomize')]);
+    // The walk meets base/ first: the hint names the directory that holds the kustomization.
+    expect(nested.stderr).toContain(`kubectl kustomize ${join('test', 'fixtures', 'cli', 'kustomize', 'base')} |`);
+  });
+
+  it('--fail-on warn exits 1 on warnings too; the default fails on deny only; info never fails', async () => {
+    const warnOnly = ['check', '-f', fixture('oss-without-destination-rule.yaml')];
+    expect((await runCli(warnOnly)).code).toBe(0);
+    expect((await runCli([...warnOnly, '--fail-on', 'deny'])).code).toBe(0);
+    expect((await runCli([...warnOnly, '--fail-on', 'warn'])).code).toBe(1);
+    expect((await runCli(['check', '-f', fixture('oss-tls-origination.yaml'), '--fail-on', 'warn'])).code).toBe(0);
+    const preview = await runCli(['check', '-f', fixture('opted-in-workloads.yaml'), '--fail-on', 'warn']);
+    expect(preview.stdout).toMatch(/ 0 deny, 0 warn, [1-9]\d* info\n$/);
+    expect(preview.code).toBe(0);
+    const bad = await runCli([...warnOnly, '--fail-on', 'info']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^egress-guard: --fail-on: "info" is not one of deny, warn\n/);
+  });
+
+  it('-o sarif is a SARIF 2.1.0 log that validates against the schema, with rules and file/line locations', async () => {
+    const result = await runCli(['check', ...pipelineInputs, '-o', 'sarif']);
+    expect(result.code).toBe(1);
+    const log = JSON.parse(result.stdout) as {
+      version: string;
+      runs: {
+        tool: { driver: { name: string; rules: { id: string; help?: { text: string } }[] } };
+        results: {
+          ruleId: string;
+          ruleIndex: number;
+          level: string;
+          message: { text: string };
+          locations: {
+            physicalLocation?: { artifactLocation: { uri: string }; region: { startLine: number } };
+          }[];
+        }[];
+      }[];
+    };
+    const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false });
+    addFormats.default(ajv);
+    const validate = ajv.compile(sarifSchema);
+    expect(validate(log) ? [] : validate.errors).toEqual([]);
+    // The schema has teeth: a wrong version or a result without a message does not pass.
+    expect(validate({ ...log, version: '2.0.0' })).toBe(false);
+    const withoutMessage = JSON.parse(result.stdout) as { runs: { results: { message?: unknown }[] }[] };
+    delete withoutMessage.runs[0]?.results[0]?.message;
+    expect(validate(withoutMessage)).toBe(false);
+    expect(log.version).toBe('2.1.0');
+    const [run] = log.runs;
+    expect(run?.tool.driver.name).toBe('egress-guard');
+    const ruleIds = run?.tool.driver.rules.map((rule) => rule.id);
+    expect(ruleIds).toEqual(['http-to-tls-port', 'wildcard-dns']);
+    for (const rule of run?.tool.driver.rules ?? []) expect(rule.help?.text).toMatch(/\w{10}/);
+    const wildcard = run?.results.find((entry) => entry.ruleId === 'wildcard-dns');
+    expect(wildcard).toMatchObject({
+      level: 'error',
+      message: { text: expect.stringMatching(/^ServiceEntry external\/wildcard: spec\.hosts\[1\]/) },
+      locations: [
+        {
+          physicalLocation: {
+            artifactLocation: { uri: 'test/fixtures/cli/wildcard-dns.yaml' },
+            region: { startLine: 10 },
+          },
+        },
+      ],
+    });
+    expect(run?.results.find((entry) => entry.ruleId === 'http-to-tls-port')?.level).toBe('warning');
+    for (const entry of run?.results ?? []) expect(ruleIds?.[entry.ruleIndex]).toBe(entry.ruleId);
+    // The pod previews (info) are not problems to fix: no results for them.
+    expect(run?.results.map((entry) => entry.ruleId).sort()).toEqual(['http-to-tls-port', 'wildcard-dns']);
+  });
+});
+
+const pipelineInputs = [
+  '-f',
+  fixture('wildcard-dns.yaml'),
+  '-f',
+  fixture('oss-without-destination-rule.yaml'),
+  '-f',
+  fixture('opted-in-workloads.yaml'),
+];
