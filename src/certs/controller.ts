@@ -49,7 +49,7 @@ export async function startCertificates(config: Config, env: Env, logger: Logger
   if (!selfManaged && settings.webhookConfiguration === undefined)
     return { attach: () => undefined, stop: () => undefined };
 
-  const clients = kubeClientsFrom(env);
+  const clients = await kubeClientsFrom(env);
   const ref: SecretRef = { namespace: settings.namespace, name: settings.secret };
   const policy = rotationPolicy(config);
   const target: WebhookTarget = {

@@ -1,6 +1,7 @@
-// The typed client-node APIs the certificate controller uses, from the environment it is given: KUBECONFIG when set,
-// the pod's ServiceAccount in a cluster, else ~/.kube/config (controller-runtime's order).
-import { AdmissionregistrationV1Api, ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+// The typed client-node APIs the certificate controller uses, from the cluster client layer's config (KUBECONFIG,
+// else the pod's ServiceAccount, else ~/.kube/config).
+import { AdmissionregistrationV1Api, ApiException, CoreV1Api } from '@kubernetes/client-node';
+import { loadClusterConfig } from '../cluster/kube-config.js';
 import type { Env } from '../config.js';
 
 export interface KubeClients {
@@ -10,19 +11,14 @@ export interface KubeClients {
   server: string;
 }
 
-export function kubeClientsFrom(env: Env): KubeClients {
-  const kubeConfig = new KubeConfig();
-  const file = (env.KUBECONFIG ?? '').split(':').find((path) => path.trim() !== '');
-  if (file !== undefined) kubeConfig.loadFromFile(file);
-  else if (env.KUBERNETES_SERVICE_HOST) kubeConfig.loadFromCluster();
-  else kubeConfig.loadFromDefault();
-  const server = kubeConfig.getCurrentCluster()?.server;
-  if (!server)
+export async function kubeClientsFrom(env: Env): Promise<KubeClients> {
+  const config = await loadClusterConfig(env);
+  if (!config)
     throw new Error('no cluster credentials: self-managed certificates and webhook registration need the API server');
   return {
-    core: kubeConfig.makeApiClient(CoreV1Api),
-    admission: kubeConfig.makeApiClient(AdmissionregistrationV1Api),
-    server,
+    core: config.kubeConfig.makeApiClient(CoreV1Api),
+    admission: config.kubeConfig.makeApiClient(AdmissionregistrationV1Api),
+    server: config.server,
   };
 }
 

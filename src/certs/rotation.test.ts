@@ -143,10 +143,23 @@ describe('planCertificates', () => {
     await expect(planCertificates(data, POLICY, T0)).rejects.toThrow(message);
   });
 
+  it('serves a complete certificate put over ours as it is, ignoring the leftover ca.key', async () => {
+    const ours = await step({}, T0);
+    const ca = await generateCa('own CA', 30, T0);
+    const serving = await issueServingCertificate(ca, { ...POLICY, days: 10 }, T0);
+    const theirs = { ...ours, 'tls.crt': serving.certPem, 'tls.key': serving.keyPem, 'ca.crt': ca.certPem };
+    expect(await planCertificates(theirs, POLICY, T0 + HOUR)).toEqual({ reasons: [], external: true });
+  });
+
   it('replaces a ca.key that belongs to no CA in ca.crt, still trusting the CAs that are there', async () => {
     const data = await step({}, T0);
     const stranger = await generateCa('stranger', 30, T0);
-    const plan = await planCertificates({ ...data, 'ca.key': stranger.keyPem }, POLICY, T0 + HOUR);
+    // tls.key lost too: nothing usable is left but the trust in the old CA.
+    const plan = await planCertificates(
+      { ...data, 'ca.key': stranger.keyPem, 'tls.key': stranger.keyPem },
+      POLICY,
+      T0 + HOUR,
+    );
     expect(plan.reasons).toEqual(['ca.key belongs to no valid CA in ca.crt: made a new CA']);
     expect(splitPem(plan.data!['ca.crt']!)).toHaveLength(2);
     expect(splitPem(plan.data!['ca.crt']!)[1]).toBe(splitPem(data['ca.crt']!)[0]);

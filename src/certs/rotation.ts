@@ -99,6 +99,11 @@ export async function planCertificates(data: CertificateData, policy: RotationPo
   let signing = trusted.find((ca) => ca.cert.ca && keyMatches(ca.cert, data['ca.key']));
   let caKey = data['ca.key'];
   if (signing === undefined) {
+    // Someone put their own complete certificate over ours (route 2 applied after the server filled the Secret):
+    // theirs wins, the leftover ca.key is ignored.
+    const theirs = parseCertificate(data['tls.crt']);
+    if (theirs && keyMatches(theirs, data['tls.key']) && trusted.some((ca) => signedBy(theirs, ca.cert)))
+      return external(data, now);
     return fresh(
       policy,
       now,
