@@ -1,5 +1,16 @@
 // Prometheus metrics, on a registry per server instance (no global state: tests build many servers).
 import { Counter, Registry, collectDefaultMetrics, Gauge, Histogram } from 'prom-client';
+import { packageVersion } from './version.js';
+
+/**
+ * prom-client's gauges whose names end in _total, which the exposition format keeps for counters (promtool check
+ * metrics fails on them); the per-type gauges nodejs_active_handles{type} etc. sum to the same numbers.
+ */
+const NONCONFORMING_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 export interface Metrics {
   registry: Registry;
@@ -10,12 +21,17 @@ export interface Metrics {
   ready: Gauge;
   /** Seconds until the served certificate's notAfter; negative once it has expired. */
   tlsCertificateExpiry: Gauge;
+  /** The served certificate's notAfter in Unix seconds (cert-manager's certmanager_certificate_expiration_timestamp_seconds). */
+  tlsCertificateExpiration: Gauge;
   tlsReloads: Counter<'result'>;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'egress_guard_' });
+  // The standard process_* and nodejs_* names, unprefixed, so stock Node.js dashboards work.
+  collectDefaultMetrics({ register: registry });
+  for (const name of NONCONFORMING_DEFAULT_METRICS) registry.removeSingleMetric(name);
+  buildInfo(registry);
   return {
     registry,
     reviews: new Counter({
@@ -54,8 +70,23 @@ export function createMetrics(): Metrics {
       help: 'Seconds until the served TLS certificate expires (negative once expired); updated on load and every re-check.',
       registers: [registry],
     }),
+    tlsCertificateExpiration: new Gauge({
+      name: 'egress_guard_tls_certificate_expiration_timestamp_seconds',
+      help: 'When the served TLS certificate expires (its notAfter), Unix seconds.',
+      registers: [registry],
+    }),
     tlsReloads: reloadCounter(registry),
   };
+}
+
+/** Always 1; the version is in the label, so a query can join it onto any series or count versions in a rollout. */
+function buildInfo(registry: Registry): void {
+  new Gauge({
+    name: 'egress_guard_build_info',
+    help: 'The running egress-guard version (always 1).',
+    labelNames: ['version'],
+    registers: [registry],
+  }).set({ version: packageVersion() }, 1);
 }
 
 /** Both results start at 0, so a rate() or an alert on `rejected` works before the first rotation. */

@@ -163,6 +163,7 @@ export class CertificateReloader {
 /** Sets the expiry gauge; called on every load and re-check, so it stays current between scrapes. */
 export function recordCertificate(metrics: Metrics, certificate: ServingCertificate): void {
   metrics.tlsCertificateExpiry.set(Math.round((certificate.notAfter.getTime() - Date.now()) / 1000));
+  metrics.tlsCertificateExpiration.set(certificate.notAfter.getTime() / 1000);
 }
 
 /** What a log line says about a certificate: enough to match it with `openssl x509`, nothing secret. */

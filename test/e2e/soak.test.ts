@@ -5,7 +5,7 @@
 //
 // Asserted: every review answered 200 with a well-formed AdmissionReview for its uid and the verdict its kind
 // calls for; the server counted exactly the reviews sent; the index ends equal to what kubectl lists; and the
-// resident set size (egress_guard_process_resident_memory_bytes, sampled from /metrics) stays bounded.
+// resident set size (process_resident_memory_bytes, sampled from /metrics) stays bounded.
 // Printed (console.log): the rate achieved, counts, p50/p99/max latency, and the RSS series.
 //
 // Run (60 s by default, about 1.5 min in all):
@@ -286,12 +286,12 @@ describe(`soak: ${RATE} reviews/s for ${SOAK_SECONDS} s with the cluster index l
         const slowSince = slow;
         slow = 0;
         samples.push({
-          serverLagMs: (metricValue(metrics, 'egress_guard_nodejs_eventloop_lag_max_seconds') ?? Number.NaN) * 1000,
+          serverLagMs: (metricValue(metrics, 'nodejs_eventloop_lag_max_seconds') ?? Number.NaN) * 1000,
           clientLagMs,
           slow: slowSince,
           t: (performance.now() - started) / 1000,
-          rss: metricValue(metrics, 'egress_guard_process_resident_memory_bytes') ?? Number.NaN,
-          heapUsed: metricValue(metrics, 'egress_guard_nodejs_heap_size_used_bytes') ?? Number.NaN,
+          rss: metricValue(metrics, 'process_resident_memory_bytes') ?? Number.NaN,
+          heapUsed: metricValue(metrics, 'nodejs_heap_size_used_bytes') ?? Number.NaN,
           reviews: metricSum(metrics, 'egress_guard_admission_reviews_total') - reviewsBefore,
           stale: metricValue(metrics, 'egress_guard_cluster_cache_stale'),
         });
