@@ -15,6 +15,8 @@
 // interleaved measurement after each payload's rounds (interleaved.ts), 0 cycles to skip it. BENCH_PERF=1 samples
 // the servers' CPU with `perf record` during the interleaved run and lists, per payload, the functions where
 // egress-guard spends the most more time per review than the floor (perf-samples.ts; needs perf).
+// BENCH_COMPARE=name=DIR[,name=DIR...] adds other egress-guard builds (DIR/dist/src/main.js, e.g. this tree with one
+// change reverted) to every payload's interleaved run: what a change is worth, as a ratio to the same floor.
 import { cpus, loadavg } from 'node:os';
 import { copyFile, mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
@@ -72,6 +74,11 @@ const SHARED_SERVERS = env.BENCH_SHARED_SERVERS === '1';
 const PIN = env.BENCH_PIN !== '0';
 const INTERLEAVED_CYCLES = env.BENCH_INTERLEAVED_CYCLES === '0' ? 0 : number('BENCH_INTERLEAVED_CYCLES', 40);
 const PHASE_MS = number('BENCH_PHASE_MS', 250);
+const COMPARE = (env.BENCH_COMPARE ?? '')
+  .split(',')
+  .map((entry) => entry.trim().split('='))
+  .filter((pair): pair is [string, string] => pair.length === 2 && pair[0] !== '' && pair[1] !== '')
+  .map(([name, dir]) => ({ name, main: join(dir, 'dist/src/main.js') }));
 const ONLY = env.BENCH_PAYLOADS?.split(',')
   .map((id) => id.trim())
   .filter(Boolean);
@@ -117,6 +124,7 @@ interface PayloadFigures {
     egressGuard: InterleavedFigures;
     baseline: InterleavedFigures;
     calibrated?: InterleavedFigures & { ratio: number };
+    compared?: Record<string, InterleavedFigures & { ratio: number }>;
   };
 }
 
@@ -203,9 +211,18 @@ async function bench(dir: string): Promise<void> {
             'pipe',
           )
         : undefined;
-    const children = [egress, baseline, ...(calibrated ? [calibrated] : [])];
+    const others = await Promise.all(
+      COMPARE.map(async ({ name, main }) => {
+        const own = await egressEnv();
+        const child = spawnServer(where, main, own, join(dir, `${name}.log`));
+        return { name, own, child };
+      }),
+    );
+    const children = [egress, baseline, ...(calibrated ? [calibrated] : []), ...others.map(({ child }) => child)];
     running.push(...children);
     await waitFor200(`http://127.0.0.1:${settings.OPS_PORT}/readyz`, performance.now(), egress);
+    for (const { own, child } of others)
+      await waitFor200(`http://127.0.0.1:${own.OPS_PORT}/readyz`, performance.now(), child);
     await waitForLine(baseline, 'listening');
     if (calibrated) await waitForLine(calibrated, 'listening');
     return {
@@ -214,6 +231,12 @@ async function bench(dir: string): Promise<void> {
       ...(calibrated
         ? { calibrated: { url: `https://127.0.0.1:${calibratedPort}`, port: calibratedPort, pid: calibrated.pid } }
         : {}),
+      compared: Object.fromEntries(
+        others.map(({ name, own, child }) => [
+          name,
+          { url: `https://127.0.0.1:${own.PORT}`, port: Number(own.PORT), pid: child.pid },
+        ]),
+      ),
       stop: () => Promise.all(children.map((child) => child.stop())).then(() => undefined),
     };
   };
@@ -339,6 +362,8 @@ interface Servers {
   egress: Server;
   baseline: Server;
   calibrated?: Server;
+  /** BENCH_COMPARE's builds, by name. */
+  compared: Record<string, Server>;
   stop(): Promise<void>;
 }
 
@@ -410,7 +435,9 @@ async function compare(
       ),
       2,
     ),
-    ...(INTERLEAVED_CYCLES > 0 ? { interleaved: await interleave(payload, servers, caCertPem, sampling) } : {}),
+    ...(INTERLEAVED_CYCLES > 0
+      ? { interleaved: await interleave(payload, servers, started.compared, caCertPem, sampling) }
+      : {}),
   };
 }
 
@@ -418,6 +445,7 @@ async function compare(
 async function interleave(
   payload: Payload,
   servers: { egress: Server; baseline: Server; calibrated?: Server },
+  compared: Record<string, Server>,
   caCertPem: string,
   sampling?: Sampling,
 ): Promise<NonNullable<PayloadFigures['interleaved']>> {
@@ -425,7 +453,10 @@ async function interleave(
   let recording: PerfRecording | undefined;
   const figures = await measureInterleaved({
     servers: Object.fromEntries(
-      Object.entries(servers).map(([name, server]) => [name, { port: server.port, pid: server.pid }]),
+      [
+        ...Object.entries(servers),
+        ...Object.entries(compared).map(([name, server]) => [`compared:${name}`, server]),
+      ].map(([name, server]) => [name, { port: (server as Server).port, pid: (server as Server).pid }]),
     ),
     path: payload.path,
     body: payload.body,
@@ -449,6 +480,17 @@ async function interleave(
       (calibration ? `; floor + ${CALIBRATE_US} us: ratio ${calibration.ratio.toFixed(3)}` : '') +
       (egress.failures + baseline.failures > 0 ? `; FAILURES ${egress.failures} / ${baseline.failures}` : ''),
   );
+  const others = Object.fromEntries(
+    Object.keys(compared).map((name) => {
+      const other = figures[`compared:${name}`] as InterleavedFigures;
+      return [name, { ...other, ratio: round(other.rps / baseline.rps, 3) }];
+    }),
+  );
+  for (const [name, other] of Object.entries(others))
+    log(
+      `  interleaved, ${name}: ${other.rps.toFixed(0)} req/s, ${other.cpuUsPerReview.toFixed(1)} us/rev; ratio ${other.ratio.toFixed(3)} ` +
+        `(${(other.ratio - ratio).toFixed(3)} from egress-guard's)`,
+    );
   if (recording) await logWhereTimeGoes(samples, servers, egress, baseline);
   const rounded = (f: InterleavedFigures): InterleavedFigures => ({
     rps: round(f.rps, 0),
@@ -462,6 +504,13 @@ async function interleave(
     egressGuard: rounded(egress),
     baseline: rounded(baseline),
     ...(calibration ? { calibrated: { ...rounded(calibration), ratio: calibration.ratio } } : {}),
+    ...(COMPARE.length > 0
+      ? {
+          compared: Object.fromEntries(
+            Object.entries(others).map(([name, other]) => [name, { ...rounded(other), ratio: other.ratio }]),
+          ),
+        }
+      : {}),
   };
 }
 
