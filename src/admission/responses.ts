@@ -23,17 +23,10 @@ export function denied(message: string, warnings: readonly string[] = []): Answe
   return withWarnings({ allowed: false, status: { code: 403, reason: 'Forbidden', message } }, warnings);
 }
 
-/**
- * An empty patch is no patch: the API server then records no mutation and reinvocation stays quiet. `encoded`,
- * when the caller has it already, must be encodePatch(patch).
- */
-export function patched(
-  patch: readonly JsonPatchOperation[],
-  warnings: readonly string[] = [],
-  encoded?: EncodedPatch,
-): Answer {
+/** An empty patch is no patch: the API server then records no mutation and reinvocation stays quiet. */
+export function patched(patch: readonly JsonPatchOperation[], warnings: readonly string[] = []): Answer {
   if (patch.length === 0) return allowed(warnings);
-  return withWarnings({ allowed: true, patchType: 'JSONPatch', patch: encoded ?? encodePatch(patch) }, warnings);
+  return withWarnings({ allowed: true, patchType: 'JSONPatch', patch: encodePatch(patch) }, warnings);
 }
 
 /** The AdmissionResponse's patch field: the JSON patch, base64-encoded. */

@@ -3,15 +3,13 @@ import { allowed, patched } from '../admission/responses.js';
 import type { ReviewOutcome, Webhook } from '../admission/webhook.js';
 import type { AutoAllocateMode } from '../config.js';
 import { MergeCache, type Merge } from '../mutation/merge-cache.js';
-import { PatchEncodings } from '../mutation/patch-encodings.js';
 import { planPodMutation } from '../mutation/pod-mutation.js';
 
 /**
  * `merge` defaults to mergeProxyMetadata behind a bounded cache of its own: replicas of a Deployment carry the same
- * annotation text, so a rollout of a hundred pods parses and edits the YAML once, and encodes its patch once.
+ * annotation text, so a rollout of a hundred pods parses and edits the YAML once.
  */
 export function podMutator(mode: AutoAllocateMode, merge: Merge = new MergeCache().merge): Webhook {
-  const encodings = new PatchEncodings();
   return {
     name: 'mutate-pods',
     path: '/mutate/pods',
@@ -24,7 +22,7 @@ export function podMutator(mode: AutoAllocateMode, merge: Merge = new MergeCache
       switch (plan.outcome) {
         case 'patched':
           return {
-            answer: patched(plan.patch, plan.warnings, encodings.encode(plan.patch, plan.annotation)),
+            answer: patched(plan.patch, plan.warnings),
             decision: 'patched',
             rules: plan.added,
           };
