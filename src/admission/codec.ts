@@ -80,21 +80,9 @@ function isKind(value: unknown): boolean {
   );
 }
 
-const REVIEW_PREFIX = `{"apiVersion":"${ADMISSION_API_VERSION}","kind":"AdmissionReview","response":{"uid":`;
-
-/**
- * The response body: the JSON of the AdmissionReview { apiVersion, kind, response: { uid, ...answer } }, written
- * field by field. JSON.stringify checks every character of a string for escapes, and a pod's patch is several hundred
- * characters of base64, which has none: under callgrind, serialising the answer was a sixth of the instructions a pod
- * review adds to the floor's.
- */
+/** The response body: the AdmissionReview { apiVersion, kind, response: { uid, ...answer } } as JSON. */
 export function serializeReview(uid: string, answer: Answer): string {
-  let json = `${REVIEW_PREFIX}${JSON.stringify(uid)},"allowed":${answer.allowed === true}`;
-  if (answer.status !== undefined) json += `,"status":${JSON.stringify(answer.status)}`;
-  if (answer.patchType !== undefined) json += `,"patchType":${JSON.stringify(answer.patchType)}`;
-  if (answer.patch !== undefined) json += `,"patch":"${answer.patch}"`;
-  if (answer.warnings !== undefined) json += `,"warnings":${JSON.stringify(answer.warnings)}`;
-  return `${json}}}`;
+  return JSON.stringify({ apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response: { uid, ...answer } });
 }
 
 /** A review with a malformed kind is still answerable: the webhook treats it as a kind it does not handle. */

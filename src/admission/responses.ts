@@ -3,13 +3,7 @@ import type { Operation as JsonPatchOperation } from 'fast-json-patch';
 import type { AdmissionResponse } from './types.js';
 import { warningText } from './warning-text.js';
 
-/**
- * A patch as the AdmissionResponse carries it: base64, made only by encodePatch. Base64 needs no JSON escaping, so
- * serializeReview copies it as it is; the brand keeps any other string out of the field.
- */
-export type EncodedPatch = string & { readonly __encodedPatch: unique symbol };
-
-export type Answer = Omit<AdmissionResponse, 'uid' | 'patch'> & { patch?: EncodedPatch };
+export type Answer = Omit<AdmissionResponse, 'uid'>;
 
 export function allowed(warnings: readonly string[] = []): Answer {
   return withWarnings({ allowed: true }, warnings);
@@ -30,8 +24,8 @@ export function patched(patch: readonly JsonPatchOperation[], warnings: readonly
 }
 
 /** The AdmissionResponse's patch field: the JSON patch, base64-encoded. */
-export function encodePatch(patch: readonly JsonPatchOperation[]): EncodedPatch {
-  return Buffer.from(JSON.stringify(patch)).toString('base64') as EncodedPatch;
+export function encodePatch(patch: readonly JsonPatchOperation[]): string {
+  return Buffer.from(JSON.stringify(patch)).toString('base64');
 }
 
 function withWarnings(answer: Answer, warnings: readonly string[]): Answer {
