@@ -1,11 +1,10 @@
 // Prometheus metrics, on a registry per server instance (no global state: tests build many servers).
-import { Counter, Registry, collectDefaultMetrics, Gauge, type LabelValues } from 'prom-client';
-import { BoundLabelsHistogram } from './metrics-histogram.js';
+import { Counter, Registry, collectDefaultMetrics, Gauge, Histogram, type LabelValues } from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
   reviews: DeferredCounter<'webhook' | 'decision' | 'reason'>;
-  reviewDuration: BoundLabelsHistogram<'webhook'>;
+  reviewDuration: Histogram<'webhook'>;
   findings: DeferredCounter<'webhook' | 'rule'>;
   rejectedRequests: Counter<'status'>;
   ready: Gauge;
@@ -25,11 +24,12 @@ export function createMetrics(): Metrics {
       labelNames: ['webhook', 'decision', 'reason'],
       registers: [registry],
     }),
-    reviewDuration: new BoundLabelsHistogram({
+    reviewDuration: new Histogram({
       name: 'egress_guard_admission_review_duration_seconds',
       help: 'Time from decoded review to encoded answer, by webhook.',
       // Reviews take well under a millisecond; the API server's own timeout is seconds.
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1],
+      labelNames: ['webhook'],
       registers: [registry],
     }),
     findings: new DeferredCounter({

@@ -138,7 +138,9 @@ function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
     'review of a kind this webhook does not handle',
     reviewLineFields,
   );
-  const duration = options.metrics.reviewDuration.bind({ webhook: webhook.name });
+  const { reviewDuration } = options.metrics;
+  // Every webhook's series exists from the start, at zero, so a rate() works before its first review.
+  reviewDuration.zero({ webhook: webhook.name });
   // Increments found by the outcome's own strings (decision, reason and rule ids are our constants, whose hashes V8
   // keeps): two Map lookups, where a key made per review had to be built and hashed. Bounded like the labels.
   const reviewCounters = new Map<string, Map<string, () => void>>();
@@ -168,7 +170,7 @@ function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
   return (review: ReviewIdentity, outcome: ReviewOutcome, seconds: number): void => {
     const { decision } = outcome;
     countReview(decision, outcome.reason ?? '');
-    duration.observe(seconds);
+    reviewDuration.observe({ webhook: webhook.name }, seconds);
     if (outcome.rules !== undefined) for (const rule of outcome.rules) countRule(rule);
     const line = decision === 'misrouted' ? misrouted : reviewed;
     if (line.enabled()) line.write(reviewLineRecord(review, outcome, Math.round(seconds * 1e6)));
