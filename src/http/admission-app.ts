@@ -138,40 +138,14 @@ function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
     'review of a kind this webhook does not handle',
     reviewLineFields,
   );
-  const { reviewDuration } = options.metrics;
+  const { reviews, reviewDuration, findings } = options.metrics;
   // Every webhook's series exists from the start, at zero, so a rate() works before its first review.
   reviewDuration.zero({ webhook: webhook.name });
-  // Increments found by the outcome's own strings (decision, reason and rule ids are our constants, whose hashes V8
-  // keeps): two Map lookups, where a key made per review had to be built and hashed. Bounded like the labels.
-  const reviewCounters = new Map<string, Map<string, () => void>>();
-  const ruleCounters = new Map<string, () => void>();
-  const countReview = (decision: string, reason: string) => {
-    let byReason = reviewCounters.get(decision);
-    if (byReason === undefined) reviewCounters.set(decision, (byReason = new Map()));
-    let count = byReason.get(reason);
-    if (count === undefined) {
-      count = options.metrics.reviews.counterFor(`${webhook.name}/${decision}/${reason}`, () => ({
-        webhook: webhook.name,
-        decision,
-        reason,
-      }));
-      byReason.set(reason, count);
-    }
-    count();
-  };
-  const countRule = (rule: string) => {
-    let count = ruleCounters.get(rule);
-    if (count === undefined) {
-      count = options.metrics.findings.counterFor(`${webhook.name}/${rule}`, () => ({ webhook: webhook.name, rule }));
-      ruleCounters.set(rule, count);
-    }
-    count();
-  };
   return (review: ReviewIdentity, outcome: ReviewOutcome, seconds: number): void => {
     const { decision } = outcome;
-    countReview(decision, outcome.reason ?? '');
+    reviews.inc({ webhook: webhook.name, decision, reason: outcome.reason ?? '' });
     reviewDuration.observe({ webhook: webhook.name }, seconds);
-    if (outcome.rules !== undefined) for (const rule of outcome.rules) countRule(rule);
+    for (const rule of outcome.rules ?? []) findings.inc({ webhook: webhook.name, rule });
     const line = decision === 'misrouted' ? misrouted : reviewed;
     if (line.enabled()) line.write(reviewLineRecord(review, outcome, Math.round(seconds * 1e6)));
   };
