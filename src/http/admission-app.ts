@@ -4,10 +4,10 @@ import type { SecureContextOptions } from 'node:tls';
 import { bodyShapeProblem } from '../admission/body-shape.js';
 import { decodeReview, serializeReview, type ReviewIdentity } from '../admission/codec.js';
 import { dispatch, type ReviewOutcome, type Webhook } from '../admission/webhook.js';
-import { preformattedLines, type Logger } from '../log.js';
+import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { limitBodiesInFlight } from './body-budget.js';
-import { reviewLineFields, reviewLineRecord } from './review-line.js';
+import { reviewLine } from './review-line.js';
 
 /** What fastify itself sends with an object body. */
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
@@ -125,19 +125,9 @@ function acceptJsonOnly(app: FastifyInstance, bodyLimit: number): void {
   });
 }
 
-/**
- * Metrics and the one log line of each review. Built once per webhook: its logger carries `webhook` already
- * serialised, and the line's fields are formatted by hand (review-line.ts), as this runs for every pod created.
- */
+/** Metrics and the one log line of each review; its logger carries the webhook's name. */
 function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
   const logger = options.logger.child({ webhook: webhook.name });
-  const reviewed = preformattedLines(logger, 'info', 'review', reviewLineFields);
-  const misrouted = preformattedLines(
-    logger,
-    'error',
-    'review of a kind this webhook does not handle',
-    reviewLineFields,
-  );
   const { reviews, reviewDuration, findings } = options.metrics;
   // Every webhook's series exists from the start, at zero, so a rate() works before its first review.
   reviewDuration.zero({ webhook: webhook.name });
@@ -146,8 +136,9 @@ function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
     reviews.inc({ webhook: webhook.name, decision, reason: outcome.reason ?? '' });
     reviewDuration.observe({ webhook: webhook.name }, seconds);
     for (const rule of outcome.rules ?? []) findings.inc({ webhook: webhook.name, rule });
-    const line = decision === 'misrouted' ? misrouted : reviewed;
-    if (line.enabled()) line.write(reviewLineRecord(review, outcome, Math.round(seconds * 1e6)));
+    const line = reviewLine(review, outcome, Math.round(seconds * 1e6));
+    if (decision === 'misrouted') logger.error(line, 'review of a kind this webhook does not handle');
+    else logger.info(line, 'review');
   };
 }
 
