@@ -146,13 +146,12 @@ describe.each(['kubeconfig', 'in-cluster'])('%s transport', (name) => {
       expect(String((error as Error).message)).not.toContain(TOKEN);
     });
 
+    // Without the timeout the list would never settle, and jest's own test timeout would fail this test.
     it('gives up on a page after its timeout', async () => {
       handler = () => undefined; // never answers
-      const started = Date.now();
       const error = await api.list(SE, { limit: 500, timeoutMs: 300 }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(KubeApiError);
       expect((error as KubeApiError).status).toBeUndefined();
-      expect(Date.now() - started).toBeLessThan(3_000);
     });
   });
 
