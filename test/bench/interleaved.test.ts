@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { frameResponses, type Framing } from './interleaved.js';
+import { frameResponses, rotated, type Framing } from './interleaved.js';
 
 const response = (status: string, body: string) =>
   `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nDate: Fri, 04 Dec 2026 03:00:00 GMT\r\nConnection: keep-alive\r\n\r\n${body}`;
@@ -42,5 +42,16 @@ describe('frameResponses', () => {
     const whole = Buffer.from(answers[0] as string);
     expect(frameResponses(framing, whole.subarray(0, whole.length - 1))).toEqual({ complete: 0, ok: 0 });
     expect(frameResponses(framing, whole.subarray(whole.length - 1))).toEqual({ complete: 1, ok: 1 });
+  });
+});
+
+describe('rotated', () => {
+  it('puts every server in every place equally often, never twice in a row across cycles', () => {
+    const names = ['a', 'b', 'c', 'd'];
+    const order = Array.from({ length: 8 }, (_, cycle) => rotated(names, cycle));
+    for (const [place] of names.entries())
+      expect(order.map((cycle) => cycle[place]).sort()).toEqual(['a', 'a', 'b', 'b', 'c', 'c', 'd', 'd']);
+    const phases = order.flat();
+    for (let index = 1; index < phases.length; index++) expect(phases[index]).not.toBe(phases[index - 1]);
   });
 });
