@@ -21,7 +21,7 @@ export interface Config {
   host: string;
   tlsCertFile: string;
   tlsKeyFile: string;
-  /** Optional CA bundle; when set, the admission listener requires a client certificate signed by it (issue 6). */
+  /** Optional CA bundle; when set, the admission listener requires a client certificate signed by it. */
   clientCaFile?: string;
   autoAllocateMode: AutoAllocateMode;
   /** The Istio release (ISTIO_VERSION) and the IP allocator in force (ISTIOD_IP_AUTOALLOCATE, else the release's). */

@@ -104,7 +104,7 @@ function stopOnSignals(server: RunningServer, config: Config, logger: Logger, st
       process.exitCode = 1;
     }
     setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
-    // Log lines are written in batches: write out the last ones (pino's exit hook would too, if the timer fires first).
+    // Log writes are asynchronous; pino's exit hook writes out whatever is still pending when the process exits.
     await new Promise<void>((resolve) => logger.flush(() => resolve()));
   };
   process.once('SIGTERM', (signal) => void stop(signal));

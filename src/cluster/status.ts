@@ -57,7 +57,7 @@ export function registerClusterReadiness(watcher: ClusterWatcher, readiness: Rea
 
 /**
  * Gauges are read at scrape time from the watcher; the counters follow its events. Counting the hosts with
- * undeclared ports walks every ServiceEntry (about 200 ms at 100,000, on the event loop admission shares), so
+ * undeclared ports walks every ServiceEntry (long at 100,000, on the event loop admission shares), so
  * after a change it is recounted at most every `undeclaredPortsEveryMs`; the index caches it while nothing changes.
  */
 export function registerClusterMetrics(

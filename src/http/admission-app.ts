@@ -29,10 +29,8 @@ export function buildAdmissionApp(options: AdmissionAppOptions): FastifyInstance
   const { logger } = options;
   const app = fastify({
     // No logger for fastify: we write one line per review below, and the few other lines with `logger` itself. Given
-    // a logger, fastify makes a child of it for every request and puts finish and error listeners on every response
-    // (to log "request completed"), even with request logging off: about 7k instructions a review under callgrind,
-    // a quarter of what a 20-host ServiceEntry review added to the floor. Its "Server listening" line is replaced by
-    // run.ts's "egress-guard is serving".
+    // a logger, fastify makes a child of it and listeners on every request, even with request logging off. Its
+    // "Server listening" line is replaced by run.ts's "egress-guard is serving".
     bodyLimit: options.bodyLimitBytes,
     // The API server gives up after the webhook's timeoutSeconds (at most 30); never hold a socket longer.
     requestTimeout: 30_000,

@@ -9,7 +9,7 @@ export const MAX_ANNOTATION_BYTES = 256 * 1024;
 export const MAX_NESTING = 64;
 /**
  * A ProxyConfig has a few dozen entries. The composer's duplicate-key check is quadratic in a map's size
- * (19k keys in 250 KiB: 3.5 s of blocked event loop), so thousands of entries are refused before composing.
+ * (seconds of blocked event loop within the body limit), so thousands of entries are refused before composing.
  */
 export const MAX_ENTRIES = 2000;
 /**

@@ -44,9 +44,8 @@ export class MergeCache {
   readonly merge: Merge = (existing, wanted) => {
     // mergeProxyMetadata reads undefined exactly as '' (no ProxyConfig yet), so they share an entry.
     const key = existing ?? '';
-    // Asked again for the text it was last asked for: answered by comparing the two texts, before the Map hashes the
-    // whole text (every review brings it as a new string, whose hash V8 has not computed). Hashing a 9 KB pod's
-    // 330-character annotation was about 5k instructions of its review under callgrind; comparing is a memcmp.
+    // Asked again for the text it was last asked for: comparing the two texts is cheaper than the Map hashing every
+    // review's new copy of the text.
     const newest = this.newest;
     if (newest !== undefined && newest.wanted === wanted && newest.key === key) {
       this.hits++;

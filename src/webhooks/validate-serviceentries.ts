@@ -54,7 +54,7 @@ export function serviceEntryValidator(settings: RuleSettings, clusterViewFor: Cl
 /**
  * Every rule walks the entry's hosts and asks the view about each: answer each question once per review. Admission
  * reads the view synchronously, so within one review an answer cannot change. Maps are keyed by the strings the
- * rules pass (the entry's own, whose hashes V8 keeps), so a repeated question costs two lookups.
+ * rules pass (the entry's own), so a repeated question costs two lookups.
  */
 export function answeringOnce(view: ClusterView): ClusterView {
   const entries = new Map<string, Map<string, readonly ServiceEntryView[]>>();
