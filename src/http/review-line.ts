@@ -26,7 +26,7 @@ export function reviewLine(review: ReviewIdentity, outcome: ReviewOutcome, durat
     namespace: review.namespace || undefined,
     name: review.name,
     operation: review.operation,
-    dryRun: review.dryRun === true,
+    dryRun: review.dryRun,
     decision: outcome.decision,
     reason: outcome.reason || undefined,
     rules: outcome.rules?.length ? outcome.rules : undefined,
