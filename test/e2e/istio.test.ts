@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { installIstioCrds, startCluster, type Cluster, type KubectlResult } from './cluster.js';
-import { makeCertificates, startEgressGuard, type EgressGuard } from './support/egress-guard.js';
+import { makeCertificates, startEgressGuard, type CertificateFiles, type EgressGuard } from './support/egress-guard.js';
 import {
   ISTIO_DEFAULT_VALIDATOR,
   ISTIO_INJECTOR_CONFIGURATION,
@@ -39,6 +39,7 @@ let cluster: Cluster | undefined;
 let guard: EgressGuard | undefined;
 let istio: IstioWebhooks | undefined;
 let istioBinary = '';
+let guardCertificates: CertificateFiles | undefined;
 
 function k(): Cluster {
   if (!cluster) throw new Error('the cluster did not start (see beforeAll)');
@@ -198,7 +199,7 @@ beforeAll(async () => {
     ],
   });
 
-  const guardCertificates = await makeCertificates(join(cluster.dir, 'egress-guard-certs'));
+  guardCertificates = await makeCertificates(join(cluster.dir, 'egress-guard-certs'));
   guard = await startEgressGuard({
     kubeconfigPath: cluster.kubeconfigPath,
     certificates: guardCertificates,
@@ -403,5 +404,33 @@ describe('wildcard + resolution DNS: egress-guard and istiod agree', () => {
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toContain(deniedBy(ISTIO_VALIDATING_WEBHOOK));
     expect(denied.stderr).toContain('hosts must be FQDN');
+  });
+});
+
+describe('AUTO_ALLOCATE_MODE=controller (istiod allocates addresses)', () => {
+  it('the sidecar gets DNS capture and no agent auto-allocation', async () => {
+    if (!guardCertificates) throw new Error('no certificates (see beforeAll)');
+    await guard?.dispose();
+    guard = await startEgressGuard({
+      kubeconfigPath: k().kubeconfigPath,
+      certificates: guardCertificates,
+      logFile: join(k().logDir, 'egress-guard-controller-mode.log'),
+      env: { AUTO_ALLOCATE_MODE: 'controller' },
+    });
+    await kubectl(['apply', '-f', '-'], renderWebhooks(guard.baseUrl, readFileSync(guardCertificates.caCert, 'utf8')));
+    await waitUntilEffective(k(), { serviceEntries: EXTERNAL, optedInPods: MESH });
+    await recorded('egress-guard in controller mode', [
+      'create',
+      'deployment',
+      'api',
+      '--image=registry.example.com/api:1',
+      '-n',
+      MESH,
+    ]);
+    const [pod] = await podsOf(MESH, 'api');
+    if (!pod) throw new Error('no pod');
+    expect(sidecar(pod)).toBeDefined();
+    expect(dnsEnv(pod)).toEqual({ ISTIO_META_DNS_CAPTURE: 'true' });
+    await recorded('DNS capture only', envQuery(MESH, 'api'));
   });
 });
