@@ -185,20 +185,20 @@ describe('cluster watch against a real API server', () => {
 
   it('gives verdicts that follow the cluster: duplicate-host appears and disappears with the other entry', async () => {
     for (const w of all()) expect(reviewSecond(w)).not.toMatch(/also declared by/);
-    await apply(serviceEntry('other', 'first', ['dup.example.com'], [8443]));
+    await apply(serviceEntry('default', 'first', ['dup.example.com'], [8443]));
     await everywhere((w) => names(w, 'dup.example.com').length === 1, 'first indexed');
     for (const w of all()) {
-      expect(reviewSecond(w)).toMatch(/dup\.example\.com is also declared by other\/first/);
+      expect(reviewSecond(w)).toMatch(/dup\.example\.com is also declared by default\/first/);
       expect(reviewSecond(w)).not.toMatch(/stale/);
     }
 
-    await cluster.kubectl(['delete', 'serviceentry', 'first', '-n', 'other']);
+    await cluster.kubectl(['delete', 'serviceentry', 'first', '-n', 'default']);
     await everywhere((w) => names(w, 'dup.example.com').length === 0, 'first gone');
     for (const w of all()) expect(reviewSecond(w)).not.toMatch(/also declared by/);
   });
 
   it('survives an API-server crash: stale at once, answers from the last state, current again after the restart', async () => {
-    await apply(serviceEntry('other', 'first', ['dup.example.com'], [8443]));
+    await apply(serviceEntry('default', 'first', ['dup.example.com'], [8443]));
     await everywhere((w) => names(w, 'dup.example.com').length === 1, 'first indexed');
 
     const transitions = { 'in-cluster': [], kubeconfig: [] } as Record<Transport, { stale: boolean; at: number }[]>;
@@ -222,7 +222,7 @@ describe('cluster watch against a real API server', () => {
       const started = performance.now();
       const warnings = reviewSecond(w);
       expect(performance.now() - started).toBeLessThan(100);
-      expect(warnings).toMatch(/dup\.example\.com is also declared by other\/first.*\(cluster view may be stale\)/);
+      expect(warnings).toMatch(/dup\.example\.com is also declared by default\/first.*\(cluster view may be stale\)/);
     }
 
     const restartAt = performance.now();
@@ -240,7 +240,7 @@ describe('cluster watch against a real API server', () => {
     }
 
     // Changes after the restart are seen.
-    await cluster.kubectl(['delete', 'serviceentry', 'first', '-n', 'other']);
+    await cluster.kubectl(['delete', 'serviceentry', 'first', '-n', 'default']);
     await apply(serviceEntry('default', 'after-restart', ['after.example.com'], [443]));
     await everywhere(
       (w) => names(w, 'dup.example.com').length === 0 && names(w, 'after.example.com').length === 1,
