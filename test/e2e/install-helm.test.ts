@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CHART, helm } from '../chart/tools.js';
+import { CHART, ensureTools, helm } from '../chart/tools.js';
 import { installIstioCrds, startCluster, type Cluster } from './cluster.js';
 import {
   deploymentEnv,
@@ -57,6 +57,8 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
 }
 
 beforeAll(async () => {
+  // Helm from its pinned Go module (a cold build in CI, before test:chart has run): not charged to a test.
+  await ensureTools();
   cluster = await startCluster();
   await installIstioCrds(cluster);
   await cluster.kubectl(['create', 'namespace', 'writer']);
