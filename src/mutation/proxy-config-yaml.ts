@@ -154,16 +154,15 @@ function quoted(value: string): Scalar<string> {
 function istioString(node: unknown): string | undefined {
   // A null value (`KEY:`, `~`, `null`, `{KEY}`) reaches Istio's map<string,string> as "".
   if (node === null || node === undefined || (isScalar(node) && node.value === null)) return '';
-  if (!isScalar(node) || typeof node.value !== 'string') return undefined;
-  // A plain `yes` is a string to YAML 1.2 but a boolean to Istio; an explicit `!!str yes` is a string to both.
-  if (
-    node.type === Scalar.PLAIN &&
-    node.tag === undefined &&
-    goYamlPlainScalarType(node.source ?? node.value) !== 'string'
-  ) {
-    return undefined;
+  if (!isScalar(node)) return undefined;
+  // Plain scalars are typed by go-yaml v2's rules, whatever schema the yaml package used (a %YAML 1.1 directive
+  // makes it read 2001-01-01 as a date, which Istio reads as the string): `yes` is a boolean to Istio, `!!str yes` not.
+  if (node.type === Scalar.PLAIN && node.tag === undefined) {
+    const source = node.source ?? String(node.value);
+    if (goYamlPlainScalarType(source) !== 'string') return undefined;
+    return typeof node.value === 'string' ? node.value : source;
   }
-  return node.value;
+  return typeof node.value === 'string' ? node.value : undefined;
 }
 
 function describeValue(node: unknown, doc: Document): string {

@@ -443,6 +443,16 @@ describe('mergeProxyMetadata refuses annotations it cannot edit safely', () => {
     });
   });
 
+  it('types plain values by go-yaml v2 rules under a %YAML 1.1 directive too', () => {
+    // The yaml package reads 2001-01-01 as a date there; Istio reads the string.
+    expect(mergeProxyMetadata('%YAML 1.1\n---\nproxyMetadata: {OTHER_KEY: 2001-01-01}\n', AGENT).kind).toBe('changed');
+    // And a merge key there is still a merge key.
+    expect(mergeProxyMetadata('%YAML 1.1\n---\n<<: {proxyMetadata: {A: "1"}}\n', AGENT)).toEqual({
+      kind: 'invalid',
+      problem: 'uses a YAML merge key << (line 3, column 1), which egress-guard does not edit',
+    });
+  });
+
   it('clips long parser messages but keeps the position', () => {
     const result = mergeProxyMetadata('a: b: c\n', AGENT);
     expect(result).toEqual({

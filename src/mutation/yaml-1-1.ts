@@ -26,7 +26,9 @@ export function mergeKeyProblem(doc: Document, text: string): string | undefined
     Pair(_, pair) {
       const key = isPair(pair) ? pair.key : undefined;
       if (!isScalar(key)) return undefined;
-      const plainMerge = key.type === Scalar.PLAIN && key.tag === undefined && key.value === '<<';
+      // Under a %YAML 1.1 directive the yaml package makes the key's value a symbol; its source stays `<<`.
+      const plainMerge =
+        key.type === Scalar.PLAIN && key.tag === undefined && (key.value === '<<' || key.source === '<<');
       if (!plainMerge && key.tag !== MERGE_TAG) return undefined;
       at = key.range?.[0] ?? 0;
       return visit.BREAK;

@@ -70,6 +70,11 @@ export const ANNOTATION_TABLE: ReadonlyArray<readonly [string, string, 'patched'
     'not-patched',
   ],
   ['document end marker', 'proxyMetadata: {OTHER_KEY: "a"}\n...\n', 'patched'],
+  [
+    'a date under a YAML 1.1 directive (a string to Istio)',
+    '%YAML 1.1\n---\nproxyMetadata: {OTHER_KEY: 2001-01-01}\n',
+    'patched',
+  ],
   ['YAML 1.1 directive', '%YAML 1.1\n---\nproxyMetadata: {OTHER_KEY: "a"}\n', 'patched'],
   ['YAML 1.2 directive (go-yaml v2 refuses it)', '%YAML 1.2\n---\nproxyMetadata: {OTHER_KEY: "a"}\n', 'not-patched'],
   ['CRLF line breaks', 'concurrency: 2\r\nproxyMetadata:\r\n  OTHER_KEY: "a"\r\n', 'patched'],
