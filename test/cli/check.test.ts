@@ -44,6 +44,20 @@ describe('egress-guard check on the field reports', () => {
     );
   });
 
+  it('offers DYNAMIC_DNS only from the Istio release whose sidecars serve it (--istio-version)', async () => {
+    const result = await runCli(['check', '-f', fixture('wildcard-dns.yaml'), '--istio-version', '1.29']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(
+      'a wildcard host cannot use resolution DNS without endpoints; move the wildcards to an entry with resolution NONE\n',
+    );
+  });
+
+  it('finds nothing to warn about two entries for one host on the legacy allocator (ISTIO_VERSION=1.24)', async () => {
+    const result = await runCli(['check', '-f', fixture('duplicate-host.yaml')], { env: { ISTIO_VERSION: '1.24' } });
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain('duplicate-host');
+  });
+
   it('finds two ServiceEntries for one host, placing them in default like kubectl', async () => {
     const result = await runCli(['check', '-f', fixture('duplicate-host.yaml')]);
     expect(result.code).toBe(0);

@@ -50,7 +50,13 @@ export interface RunOptions {
 }
 
 /** The rule-settings variables the CLI falls back to; cleared so the host's environment cannot leak in. */
-const SETTING_VARIABLES = ['EXPECTED_PORTS', 'UNDECLARED_PORTS_ACTION', 'AUTO_ALLOCATE_MODE'];
+const SETTING_VARIABLES = [
+  'EXPECTED_PORTS',
+  'UNDECLARED_PORTS_ACTION',
+  'AUTO_ALLOCATE_MODE',
+  'ISTIO_VERSION',
+  'ISTIOD_IP_AUTOALLOCATE',
+];
 
 export function runCli(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { ...process.env };

@@ -298,13 +298,35 @@ describe(`validating webhook ${VALIDATING_WEBHOOK} (ServiceEntries)`, () => {
       const explanation = r.stderr.slice(r.stderr.indexOf(DENIED) + DENIED.length);
       expect(explanation).toMatch(/^ServiceEntry external\/oss is rejected: /);
       expect(explanation).toContain('spec.hosts[1] "*.oss-cn-shanghai.aliyuncs.com"');
-      expect(explanation).toContain('resolution DNS');
-      expect(explanation).toContain('NONE');
-      expect(explanation).toContain('DYNAMIC_DNS');
+      expect(explanation).toContain('resolution DNS without endpoints');
+      expect(explanation).toContain("istiod's validation rejects this too");
+      expect(explanation).toContain('Fix: move the wildcards to an entry with resolution DYNAMIC_DNS or NONE.');
       const get = await kubectl(['get', 'serviceentries.networking.istio.io', 'oss', '-n', EXTERNAL], undefined, true);
       expect(get.stderr).toContain('NotFound');
     },
   );
+
+  // istiod's ValidateServiceEntry asks for FQDN hosts under DNS only when there are no endpoints: with one, the
+  // endpoint's name is resolved and istiod accepts the entry, so egress-guard must too.
+  it('admits a wildcard host with resolution DNS and an endpoint', async () => {
+    const base = ossServiceEntry('DNS', ['*.oss-cn-shanghai.aliyuncs.com']);
+    const withEndpoint = serviceEntry({
+      ...base,
+      metadata: { ...base.metadata, name: 'oss-via-endpoint' },
+      spec: { ...base.spec, endpoints: [{ address: 'oss-cn-shanghai.aliyuncs.com' }] },
+    });
+    const args = ['apply', '-f', '-'];
+    const r = await kubectl(args, withEndpoint, true);
+    record('wildcard + DNS with an endpoint: created', args, r);
+    // The fixture's HTTP port forwarded to 443 still earns its own warning (http-to-tls-port); nothing else.
+    expect({ code: r.code, warnings: warningLines(r.stderr) }).toEqual({
+      code: 0,
+      warnings: [
+        'Warning: *.oss-cn-shanghai.aliyuncs.com:80 sends plain HTTP to port 443; no DestinationRule sets tls.mode SIMPLE',
+      ],
+    });
+    expect(r.stdout.trim()).toBe('serviceentry.networking.istio.io/oss-via-endpoint created');
+  });
 
   it('admits a ServiceEntry with undeclared expected ports, and kubectl prints a Warning naming the host', async () => {
     const args = ['apply', '-f', '-'];
