@@ -137,7 +137,7 @@ const ATTACKS: Attack[] = [
     expect: [413],
   },
   {
-    name: 'a 6 MiB uid, namespace and name',
+    name: 'a uid, namespace and name of 2 MiB each',
     path: '/mutate/pods',
     body: () => {
       const text = 'u'.repeat(2 * MiB - 4096);
