@@ -1,6 +1,7 @@
 // What the server gives away and what it accepts: TLS versions, header and body limits, and no object
 // contents or stack traces in answers or logs (the object may be a pod spec with credentials in env values).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { connect as tlsConnect } from 'node:tls';
 import type { Webhook } from '../../src/admission/webhook.js';
 import { generateCertificates } from '../../src/certs/generate.js';
 import { loadConfig } from '../../src/config.js';
@@ -52,6 +53,58 @@ describe('over the real HTTPS listener', () => {
         ciphers: 'DEFAULT:@SECLEVEL=0',
       }),
     ).rejects.toThrow(/alert protocol version/);
+  });
+
+  it('refuses a TLS 1.2 client that offers only CBC suites, and speaks ECDHE with AEAD', async () => {
+    const cbc = ['ECDHE-ECDSA', 'ECDHE-RSA']
+      .map((kx) => `${kx}-AES128-SHA256:${kx}-AES256-SHA384:${kx}-AES128-SHA`)
+      .join(':');
+    await expect(
+      postJson(`${server.admissionUrl}/mutate/pods`, review(replicaSetPod()), ca, {
+        maxVersion: 'TLSv1.2',
+        ciphers: cbc,
+      }),
+    ).rejects.toThrow(/handshake failure|no shared cipher/);
+    const suite = await new Promise<string>((resolve, reject) => {
+      const socket = tlsConnect(
+        {
+          host: '127.0.0.1',
+          port: Number(new URL(server.admissionUrl).port),
+          ca,
+          servername: 'localhost',
+          maxVersion: 'TLSv1.2',
+        },
+        () => {
+          resolve(socket.getCipher().name);
+          socket.destroy();
+        },
+      );
+      socket.on('error', reject);
+    });
+    expect(suite).toMatch(/^ECDHE-(RSA|ECDSA)-(AES\d+-GCM-SHA\d+|CHACHA20-POLY1305)$/);
+  });
+
+  it('refuses a TLS 1.2 client that asks to renegotiate', async () => {
+    const refusal = await new Promise<string>((resolve) => {
+      const socket = tlsConnect(
+        {
+          host: '127.0.0.1',
+          port: Number(new URL(server.admissionUrl).port),
+          ca,
+          servername: 'localhost',
+          maxVersion: 'TLSv1.2',
+        },
+        () => {
+          socket.renegotiate({}, (error) => {
+            resolve(error ? 'refused' : 'renegotiated');
+            socket.destroy();
+          });
+        },
+      );
+      socket.on('error', () => resolve('refused'));
+      socket.on('close', () => resolve('refused'));
+    });
+    expect(refusal).toBe('refused');
   });
 
   it('answers 431 to request headers over 16 KiB, and accepts 12 KiB', async () => {
