@@ -3,6 +3,7 @@
 // dashboard query.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { X509Certificate } from 'node:crypto';
+import { request } from 'node:https';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { installIstioCrds, startCluster, type Cluster } from '../e2e/cluster.js';
@@ -13,7 +14,6 @@ import {
   type EgressGuard,
 } from '../e2e/support/egress-guard.js';
 import { ossServiceEntry, replicaSetPod, review, serviceEntryReview } from '../fixtures/reviews.js';
-import { postJson } from '../support/https-client.js';
 import { ensureTools, run } from './tools.js';
 
 let cluster: Cluster | undefined;
@@ -39,7 +39,7 @@ beforeAll(async () => {
     ['/validate/serviceentries', serviceEntryReview(ossServiceEntry('DNS'))],
     ['/validate/serviceentries', serviceEntryReview(ossServiceEntry('NONE'))],
   ] as const) {
-    const reply = await postJson(`${guard.baseUrl}${path}`, body, ca);
+    const reply = await post(`https://127.0.0.1:${guard.port}${path}`, body, ca);
     if (reply.status !== 200) throw new Error(`${path}: ${reply.status} ${reply.body}`);
   }
   const response = await fetch(`http://127.0.0.1:${guard.opsPort}/metrics`);
@@ -50,6 +50,20 @@ afterAll(async () => {
   await guard?.dispose();
   await cluster?.stop();
 });
+
+/** POSTs an AdmissionReview to the server's 127.0.0.1 address, trusting only its CA; resolves with the status. */
+function post(url: string, payload: unknown, ca: string): Promise<{ status: number; body: string }> {
+  const body = JSON.stringify(payload);
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', ca, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 async function checkMetrics(text: string) {
   const { promtool } = await ensureTools();
@@ -110,7 +124,7 @@ describe('/metrics of a running server', () => {
     expect(queried.size).toBeGreaterThan(8);
     const exposed = new Set(
       [...exposition.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap(([, name, type]) =>
-        type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name ?? ''],
+        type === 'histogram' ? [name ?? '', `${name}_bucket`, `${name}_sum`, `${name}_count`] : [name ?? ''],
       ),
     );
     expect([...queried].filter((name) => !exposed.has(name))).toEqual([]);

@@ -12,6 +12,12 @@
   value: {{ join "," .Values.config.expectedPorts | quote }}
 - name: UNDECLARED_PORTS_ACTION
   value: {{ .Values.config.undeclaredPortsAction | quote }}
+- name: ISTIO_VERSION
+  value: {{ .Values.config.istioVersion | quote }}
+{{- with .Values.config.istiodIpAutoallocate }}
+- name: ISTIOD_IP_AUTOALLOCATE
+  value: {{ . | quote }}
+{{- end }}
 - name: LOG_LEVEL
   value: {{ .Values.config.logLevel | quote }}
 - name: SHUTDOWN_DELAY_SECONDS
