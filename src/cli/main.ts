@@ -6,9 +6,6 @@
 //
 // Exit status: 0 nothing at the --fail-on level, 1 something at it, 2 usage, read, parse or API errors.
 // This file and load-manifests.ts / kube-source.ts do the I/O; everything they call is pure.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   parseCommandLine,
   UsageError,
@@ -17,6 +14,7 @@ import {
   type CheckCommand,
   type OutputFormat,
 } from './args.js';
+import { packageVersion } from '../version.js';
 import { audit, collectSnapshot } from './audit.js';
 import { check } from './check.js';
 import { formatJson } from './format-json.js';
@@ -46,7 +44,7 @@ function format(report: Report, output: OutputFormat): string {
     case 'policyreport':
       return formatPolicyReports(report, Date.now());
     case 'sarif':
-      return formatSarif(report, version());
+      return formatSarif(report, packageVersion());
   }
 }
 
@@ -55,21 +53,6 @@ async function readStdin(): Promise<string> {
   for await (const chunk of process.stdin)
     chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8');
-}
-
-/** The package's version, from the package.json above this file (dist/src/cli or src/cli). */
-function version(): string {
-  let directory = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(directory, 'package.json');
-    if (existsSync(candidate)) {
-      const manifest = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
-      if (manifest.name === PROGRAM && manifest.version) return manifest.version;
-    }
-    const parent = dirname(directory);
-    if (parent === directory) return 'unknown';
-    directory = parent;
-  }
 }
 
 async function runCheck(command: CheckCommand): Promise<number> {
@@ -133,7 +116,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       out(`${USAGE[command.topic]}\n`);
       return EXIT_OK;
     case 'version':
-      out(`${PROGRAM} ${version()}\n`);
+      out(`${PROGRAM} ${packageVersion()}\n`);
       return EXIT_OK;
     case 'check':
       return runCheck(command);
