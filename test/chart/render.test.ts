@@ -212,6 +212,7 @@ describe('what the values select', () => {
       CA_VALIDITY_DAYS: '730',
       CERT_CHECK_SECONDS: '30',
       NODE_OPTIONS: '--max-old-space-size=384',
+      UV_THREADPOOL_SIZE: '2',
     });
   });
 

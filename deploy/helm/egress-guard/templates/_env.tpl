@@ -45,6 +45,10 @@
   value: {{ .Values.certificates.caValidityDays | quote }}
 - name: CERT_CHECK_SECONDS
   value: {{ .Values.certificates.checkSeconds | quote }}
+{{- with .Values.config.nodeOptions }}
+- name: NODE_OPTIONS
+  value: {{ . | quote }}
+{{- end }}
 {{- with .Values.config.extraEnv }}
 {{ toYaml . }}
 {{- end }}
