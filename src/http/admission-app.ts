@@ -14,7 +14,7 @@ const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 /** An ordinary review is a few KiB: bodies up to this size never wait for the large-body budget. */
 const SMALL_BODY_BYTES = 64 * 1024;
 /** How many body limits' worth of large bodies are held at once (see body-budget.ts). */
-const LARGE_BODIES_AT_ONCE = 4;
+const LARGE_BODIES_AT_ONCE = 2;
 
 export interface AdmissionAppOptions {
   webhooks: readonly Webhook[];

@@ -150,7 +150,7 @@ const ATTACKS: Attack[] = [
   },
   {
     // Six, not more: the test process's own TLS encryption of the bodies delays its probes, not the server.
-    name: 'six bodies of 5.9 MiB at once (the large-body budget takes four)',
+    name: 'six bodies of 5.9 MiB at once (the large-body budget takes two)',
     path: '/mutate/pods',
     body: () => JSON.stringify(review(replicaSetPod({ annotations: { big: 'x'.repeat(6 * MiB - 64 * 1024) } }))),
     concurrency: 6,
