@@ -225,7 +225,7 @@ describe('check: mutation previews', () => {
       {
         name: 'broken',
         severity: 'info',
-        message: expect.stringMatching(/^proxy\.istio\.io\/config is not valid YAML .*; pod left unchanged$/),
+        message: expect.stringMatching(/^proxy\.istio\.io\/config cannot be parsed .*; pod left unchanged$/),
         path: 'spec.template.metadata.annotations["proxy.istio.io/config"]',
         notApplicable: true,
       },

@@ -290,7 +290,7 @@ describe('planPodMutation leaves unusable annotations alone and says why', () =>
     [
       'invalid YAML',
       withConfig('holdApplicationUntilProxyStarts: true\n  tracing: {}\n'),
-      'proxy.istio.io/config is not valid YAML (line 1, column 34: Nested mappings are not allowed in…); pod left unchanged',
+      'proxy.istio.io/config cannot be parsed (line 1, column 34: Nested mappings are not allowed in…); pod left unchanged',
     ],
     [
       'two documents',

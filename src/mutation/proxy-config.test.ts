@@ -287,17 +287,17 @@ describe('mergeProxyMetadata refuses annotations it cannot edit safely', () => {
     [
       'YAML that does not parse',
       'holdApplicationUntilProxyStarts: true\n  tracing: {}\n',
-      'is not valid YAML (line 1, column 34: Nested mappings are not allowed in…)',
+      'cannot be parsed (line 1, column 34: Nested mappings are not allowed in…)',
     ],
     [
       'a tab used as indentation',
       'proxyMetadata:\n  A: "1"\n\tB: "2"\n',
-      'is not valid YAML (line 3, column 1: Tabs are not allowed as indentation)',
+      'cannot be parsed (line 3, column 1: Tabs are not allowed as indentation)',
     ],
     [
       'an unterminated quote',
       'concurrency: 2\nx: "unterminated\n',
-      'is not valid YAML (line 3, column 1: Missing closing "quote)',
+      'cannot be parsed (line 3, column 1: Missing closing "quote)',
     ],
     [
       'JSON with a missing comma',
@@ -312,7 +312,7 @@ describe('mergeProxyMetadata refuses annotations it cannot edit safely', () => {
     [
       'a YAML flow mapping that is no JSON either',
       '{a: [}',
-      'is not valid YAML (line 1, column 6: Flow sequence in block collection m…)',
+      'cannot be parsed (line 1, column 6: Flow sequence in block collection m…)',
     ],
     [
       'two YAML documents',
@@ -457,7 +457,7 @@ describe('mergeProxyMetadata refuses annotations it cannot edit safely', () => {
     const result = mergeProxyMetadata('a: b: c\n', AGENT);
     expect(result).toEqual({
       kind: 'invalid',
-      problem: expect.stringMatching(/^is not valid YAML \(line 1, column 4: .{1,35}…\)$/),
+      problem: expect.stringMatching(/^cannot be parsed \(line 1, column 4: .{1,35}…\)$/),
     });
   });
 

@@ -6,7 +6,7 @@ describe('warnings stay readable on one kubectl line', () => {
     expect(leftUnchangedWarning('proxy.istio.io/config', 'is a list, not a mapping')).toBe(
       'proxy.istio.io/config is a list, not a mapping; egress-guard left the pod unchanged',
     );
-    const medium = `is not valid YAML (line 1, column 4: ${'m'.repeat(30)})`;
+    const medium = `cannot be parsed (line 1, column 4: ${'m'.repeat(30)})`;
     expect(leftUnchangedWarning('proxy.istio.io/config', medium)).toBe(
       `proxy.istio.io/config ${medium}; pod left unchanged`,
     );

@@ -12,7 +12,7 @@ export function yamlErrorProblem(error: YAMLError, doc: Document, text: string):
     return duplicateKeyProblem(doc, text) ?? `has a duplicate key (${position(text, error.pos[0])})`;
   // Istio reads only the first document; whatever follows would be silently ignored, so say so instead.
   if (error.code === 'MULTIPLE_DOCS') return `holds more than one YAML document (${position(text, error.pos[0])})`;
-  return `is not valid YAML (${position(text, error.pos[0])}: ${clip(error.message, PARSER_MESSAGE_MAX)})`;
+  return `cannot be parsed (${position(text, error.pos[0])}: ${clip(error.message, PARSER_MESSAGE_MAX)})`;
 }
 
 /** Istio's go-yaml rejects duplicate keys anywhere in the annotation; name the first one and where it is. */
