@@ -14,7 +14,7 @@ const MAIN = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 /** As deploy/base/deployment.yaml sets NODE_OPTIONS. */
 export const MAX_OLD_SPACE_MIB = 128;
 /** The Deployment's memory limit. */
-export const MEMORY_LIMIT_MIB = 256;
+export const MEMORY_LIMIT_MIB = 384;
 
 export interface AttackServer {
   admissionUrl: string;
