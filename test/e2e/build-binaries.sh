@@ -17,41 +17,16 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../support/go-build.sh
+source "$here/../support/go-build.sh"
 gomod="$here/go"
 # This script is part of the key too, so a change of build flags rebuilds.
-key="$(cat "$gomod/go.mod" "$gomod/go.sum" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)"
+key="$(cat "$gomod/go.mod" "$gomod/go.sum" "${BASH_SOURCE[0]}" "$here/../support/go-build.sh" | sha256sum | cut -c1-16)"
 out="$here/.bin/$key"
 
 have() { [[ -x "$out/kube-apiserver" && -x "$out/kube-controller-manager" && -x "$out/kubectl" && -x "$out/etcd" ]]; }
-if have; then
-  echo "e2e binaries up to date" >&2
-  echo "$out"
-  exit 0
-fi
-
-# Serialise concurrent callers (two jest runs, CI + a dev shell): the second
-# waits for the first, then finds the binaries.
-mkdir -p "$here/.bin"
-exec 9>"$here/.bin/.lock"
-flock 9
-if have; then
-  echo "e2e binaries up to date" >&2
-  echo "$out"
-  exit 0
-fi
-
-command -v go >/dev/null || { echo "build-binaries.sh: 'go' not found on PATH" >&2; exit 1; }
-
-# Never fall back to fetching from VCS hosts (unreachable here anyway), never
-# skip checksum verification, and never build outside the pinned versions.
-export GOPROXY="${GOPROXY:-https://proxy.golang.org}"
-export GOPROXY="${GOPROXY%%,direct}"
-export GOSUMDB="${GOSUMDB:-sum.golang.org}"
-export GONOSUMDB="" GOPRIVATE="" GOINSECURE=""
-export GOFLAGS="-mod=readonly -buildvcs=false"
-export CGO_ENABLED=0 # static binaries, as upstream releases them; no C toolchain needed
-# Use the toolchain on PATH; go.mod's "go 1.26.0" line must be satisfiable by it.
-export GOTOOLCHAIN=local
+reuse_or_lock "$here/.bin" "e2e binaries" "$out"
+go_env build-binaries.sh
 
 k8s_version="$(cd "$gomod" && go list -m -f '{{.Version}}' k8s.io/kubernetes)"
 etcd_version="$(cd "$gomod" && go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)"

@@ -11,36 +11,16 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-key="$(cat "$here/go.mod" "$here/go.sum" "${BASH_SOURCE[0]}" $(find "$here/oracle" -name '*.go' | LC_ALL=C sort) |
+# shellcheck source=../support/go-build.sh
+source "$here/../support/go-build.sh"
+key="$(cat "$here/go.mod" "$here/go.sum" "${BASH_SOURCE[0]}" "$here/../support/go-build.sh" $(find "$here/oracle" -name '*.go' | LC_ALL=C sort) |
   sha256sum | cut -c1-16)"
 out="$here/.bin/$key"
 bin="$out/oracle.test"
 
-if [[ -x "$bin" ]]; then
-  echo "istio oracle up to date" >&2
-  echo "$bin"
-  exit 0
-fi
-
-# Serialise concurrent callers: the second waits for the first, then finds the binary.
-mkdir -p "$here/.bin"
-exec 9>"$here/.bin/.lock"
-flock 9
-if [[ -x "$bin" ]]; then
-  echo "istio oracle up to date" >&2
-  echo "$bin"
-  exit 0
-fi
-
-command -v go >/dev/null || { echo "build-oracle.sh: 'go' not found on PATH" >&2; exit 1; }
-
-export GOPROXY="${GOPROXY:-https://proxy.golang.org}"
-export GOPROXY="${GOPROXY%%,direct}"
-export GOSUMDB="${GOSUMDB:-sum.golang.org}"
-export GONOSUMDB="" GOPRIVATE="" GOINSECURE=""
-export GOFLAGS="-mod=readonly -buildvcs=false"
-export CGO_ENABLED=0
-export GOTOOLCHAIN=local
+have() { [[ -x "$bin" ]]; }
+reuse_or_lock "$here/.bin" "istio oracle" "$bin"
+go_env build-oracle.sh
 
 tmp="$out.tmp.$$"
 mkdir -p "$tmp"

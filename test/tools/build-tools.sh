@@ -13,35 +13,15 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../support/go-build.sh
+source "$here/../support/go-build.sh"
 mods=(helm kubeconform promtool crds)
-key="$(for m in "${mods[@]}"; do cat "$here/$m/go.mod" "$here/$m/go.sum"; done | cat - "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)"
+key="$(for m in "${mods[@]}"; do cat "$here/$m/go.mod" "$here/$m/go.sum"; done | cat - "${BASH_SOURCE[0]}" "$here/../support/go-build.sh" | sha256sum | cut -c1-16)"
 out="$here/.bin/$key"
 
 have() { [[ -x "$out/helm" && -x "$out/kubeconform" && -x "$out/promtool" && -d "$out/crds" ]]; }
-if have; then
-  echo "chart tools up to date" >&2
-  echo "$out"
-  exit 0
-fi
-
-# Serialise concurrent callers: the second waits for the first, then finds the binaries.
-mkdir -p "$here/.bin"
-exec 9>"$here/.bin/.lock"
-flock 9
-if have; then
-  echo "chart tools up to date" >&2
-  echo "$out"
-  exit 0
-fi
-
-command -v go >/dev/null || { echo "build-tools.sh: 'go' not found on PATH" >&2; exit 1; }
-export GOPROXY="${GOPROXY:-https://proxy.golang.org}"
-export GOPROXY="${GOPROXY%%,direct}"
-export GOSUMDB="${GOSUMDB:-sum.golang.org}"
-export GONOSUMDB="" GOPRIVATE="" GOINSECURE=""
-export GOFLAGS="-mod=readonly -buildvcs=false"
-export CGO_ENABLED=0
-export GOTOOLCHAIN=local
+reuse_or_lock "$here/.bin" "chart tools" "$out"
+go_env build-tools.sh
 
 tmp="$out.tmp.$$"
 mkdir -p "$tmp"

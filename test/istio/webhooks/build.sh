@@ -8,34 +8,16 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../support/go-build.sh
+source "$here/../../support/go-build.sh"
 module="$(dirname "$here")"
-key="$(cat "$module/go.mod" "$module/go.sum" "$here"/*.go "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)"
+key="$(cat "$module/go.mod" "$module/go.sum" "$here"/*.go "${BASH_SOURCE[0]}" "$module/../support/go-build.sh" | sha256sum | cut -c1-16)"
 out="$here/.bin/$key"
 bin="$out/webhooks"
 
-if [[ -x "$bin" ]]; then
-  echo "Istio webhooks binary up to date" >&2
-  echo "$bin"
-  exit 0
-fi
-
-mkdir -p "$here/.bin"
-exec 9>"$here/.bin/.lock"
-flock 9
-if [[ -x "$bin" ]]; then
-  echo "Istio webhooks binary up to date" >&2
-  echo "$bin"
-  exit 0
-fi
-
-command -v go >/dev/null || { echo "build.sh: 'go' not found on PATH" >&2; exit 1; }
-export GOPROXY="${GOPROXY:-https://proxy.golang.org}"
-export GOPROXY="${GOPROXY%%,direct}"
-export GOSUMDB="${GOSUMDB:-sum.golang.org}"
-export GONOSUMDB="" GOPRIVATE="" GOINSECURE=""
-export GOFLAGS="-mod=readonly -buildvcs=false"
-export CGO_ENABLED=0
-export GOTOOLCHAIN=local
+have() { [[ -x "$bin" ]]; }
+reuse_or_lock "$here/.bin" "Istio webhooks binary" "$bin"
+go_env build.sh
 
 istio_version="$(cd "$module" && go list -m -f '{{.Version}}' istio.io/istio)"
 echo "building Istio webhooks: istio.io/istio $istio_version -> $bin" >&2
