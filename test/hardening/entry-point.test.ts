@@ -108,7 +108,10 @@ describe('the production entry point (dist/src/main.js)', () => {
     await writeFile(join(dir, 'other.key'), other.keyPem, { mode: 0o600 });
     const main = start({ TLS_CERT_FILE: join(dir, 'tls.crt'), TLS_KEY_FILE: join(dir, 'other.key') });
     expect((await main.exited).code).toBe(1);
-    expect(String(main.lines().at(-1)?.problem)).toMatch(/^the private key does not belong to the certificate/);
+    // The fatal line, wherever it lands among the lines written before the exit.
+    const fatal = main.lines().find((line) => line.level === 60);
+    expect(fatal).toMatchObject({ msg: 'egress-guard could not start' });
+    expect(String(fatal?.problem)).toMatch(/^the private key does not belong to the certificate/);
     expect(JSON.stringify(main.lines())).not.toContain(other.keyPem.split('\n')[1]);
   });
 
