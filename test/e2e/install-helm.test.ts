@@ -15,7 +15,7 @@ import {
   startService,
   type Replica,
 } from './support/kubelet.js';
-import { Writer, type PhaseCounts } from './support/writer.js';
+import { Writer } from './support/writer.js';
 
 const NAMESPACE = 'egress-guard';
 let cluster: Cluster;
@@ -67,11 +67,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await writer?.stop();
-  const table = [...(writer?.counts ?? new Map<string, PhaseCounts>())].map(
-    ([phase, c]) =>
-      `${phase.padEnd(10)} serviceEntries=${c.serviceEntries} denied=${c.denied} wildcardAdmitted=${c.wildcardAdmitted} pods=${c.pods} mutated=${c.mutatedPods} failures=${c.failures}`,
-  );
-  console.log(`helm: writer counts per phase:\n${table.join('\n')}\ntimings (ms): ${JSON.stringify(timings)}`);
+  console.log(`helm: writer counts per phase:\n${writer?.table() ?? ''}\ntimings (ms): ${JSON.stringify(timings)}`);
   await kubelet?.dispose();
   await service?.close();
   await cluster?.stop();

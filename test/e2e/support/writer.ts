@@ -29,6 +29,16 @@ const empty = (): PhaseCounts => ({
 
 export class Writer {
   readonly counts = new Map<string, PhaseCounts>();
+
+  /** One line per phase, for the suite's closing console.log. */
+  table(): string {
+    return [...this.counts]
+      .map(
+        ([phase, c]) =>
+          `${phase.padEnd(10)} serviceEntries=${c.serviceEntries} denied=${c.denied} wildcardAdmitted=${c.wildcardAdmitted} pods=${c.pods} mutated=${c.mutatedPods} failures=${c.failures}`,
+      )
+      .join('\n');
+  }
   phase = 'before';
   private stopped = false;
   private loops: Promise<void>[] = [];
