@@ -124,7 +124,7 @@ function acceptJsonOnly(app: FastifyInstance, bodyLimit: number): void {
   });
 }
 
-/** Metrics and the one log line of each review; its logger carries the webhook's name. */
+/** Metrics and the log line of each review; its logger carries the webhook's name. */
 function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
   const logger = options.logger.child({ webhook: webhook.name });
   const { reviews, reviewDuration, findings } = options.metrics;
@@ -135,10 +135,24 @@ function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
     reviews.inc({ webhook: webhook.name, decision, reason: outcome.reason ?? '' });
     reviewDuration.observe({ webhook: webhook.name }, seconds);
     for (const rule of outcome.rules ?? []) findings.inc({ webhook: webhook.name, rule });
-    const line = reviewLine(review, outcome, Math.round(seconds * 1e6));
-    if (decision === 'misrouted') logger.error(line, 'review of a kind this webhook does not handle');
-    else logger.info(line, 'review');
+    if (decision === 'misrouted') {
+      logger.error(
+        reviewLine(review, outcome, Math.round(seconds * 1e6)),
+        'review of a kind this webhook does not handle',
+      );
+      return;
+    }
+    const level = toldTheRequester(outcome) ? 'info' : 'debug';
+    if (logger.isLevelEnabled(level)) logger[level](reviewLine(review, outcome, Math.round(seconds * 1e6)), 'review');
   };
+}
+
+/**
+ * Whether the person at kubectl was told something: a denial or a warning. Those reviews are logged at info; the
+ * routine ones (allowed, patched, skipped by the owner's choice) at debug, counted by the metrics either way.
+ */
+function toldTheRequester(outcome: ReviewOutcome): boolean {
+  return !outcome.answer.allowed || (outcome.answer.warnings?.length ?? 0) > 0;
 }
 
 function reasonPhrase(status: number): string {

@@ -12,8 +12,9 @@ import { captureLog, type CapturedLog } from '../support/log-capture.js';
 
 const PROXY_CONFIG = 'proxy.istio.io/config';
 
-function build(env: Record<string, string> = {}, extra: Webhook[] = []) {
-  const log = captureLog();
+/** Logging at debug, where every review has its line; `level` for what an operator sees by default. */
+function build(env: Record<string, string> = {}, extra: Webhook[] = [], level = 'debug') {
+  const log = captureLog(level);
   const metrics = createMetrics();
   const config = loadConfig(env);
   const app = buildAdmissionApp({
@@ -234,6 +235,31 @@ describe('POST /validate/serviceentries', () => {
       level: 50,
       decision: 'misrouted',
     });
+  });
+});
+
+describe('the review line at the default level, info', () => {
+  it('is written for answers that told the requester something, and left at debug for routine ones', async () => {
+    const { app, log, metrics } = build({}, [], 'info');
+    await post(app, '/mutate/pods', review(replicaSetPod(), { uid: 'uid-patched' }));
+    await post(
+      app,
+      '/mutate/pods',
+      review(replicaSetPod({ annotations: { [PROXY_CONFIG]: 'a: [' } }), { uid: 'uid-bad' }),
+    );
+    await post(app, '/validate/serviceentries', serviceEntryReview(ossServiceEntry('NONE'), { uid: 'uid-allowed' }));
+    await post(app, '/validate/serviceentries', serviceEntryReview(tcpServiceEntry(), { uid: 'uid-warned' }));
+    await post(app, '/validate/serviceentries', serviceEntryReview(ossServiceEntry('DNS'), { uid: 'uid-denied' }));
+    const logged = log.lines().filter((line) => line.msg === 'review');
+    expect(logged.map((line) => [line.uid, line.level, line.decision])).toEqual([
+      ['uid-bad', 30, 'skipped'],
+      ['uid-warned', 30, 'warned'],
+      ['uid-denied', 30, 'denied'],
+    ]);
+    // The routine reviews are still counted.
+    expect(await metricValue(metrics, 'egress_guard_admission_reviews_total', { decision: 'patched' })).toBe(1);
+    expect(await metricValue(metrics, 'egress_guard_admission_reviews_total', { decision: 'allowed' })).toBe(1);
+    await app.close();
   });
 });
 

@@ -119,7 +119,8 @@ export async function startEgressGuard(options: EgressGuardOptions): Promise<Egr
     HOST: '127.0.0.1',
     TLS_CERT_FILE: options.certificates.cert,
     TLS_KEY_FILE: options.certificates.key,
-    LOG_LEVEL: 'info',
+    // Every review's line, as an operator tracing one would set it; at info only denials and warnings have one.
+    LOG_LEVEL: 'debug',
     SHUTDOWN_DELAY_SECONDS: '0',
     UNDECLARED_PORTS_ACTION: 'warn',
     EXPECTED_PORTS: '80,443',
