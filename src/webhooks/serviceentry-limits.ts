@@ -11,11 +11,13 @@ export const SERVICE_ENTRY_LIST_LIMITS = {
   exportTo: 256,
 } as const;
 
+const LIMITS = Object.entries(SERVICE_ENTRY_LIST_LIMITS);
+
 /** Which list of `object.spec` is longer than its limit, said for a denial message; undefined when none is. */
 export function serviceEntryLimitProblem(object: unknown): string | undefined {
   const spec = (object as { spec?: unknown } | null | undefined)?.spec;
   if (typeof spec !== 'object' || spec === null) return undefined;
-  for (const [field, limit] of Object.entries(SERVICE_ENTRY_LIST_LIMITS)) {
+  for (const [field, limit] of LIMITS) {
     const list = (spec as Record<string, unknown>)[field];
     if (Array.isArray(list) && list.length > limit)
       return `spec.${field} has ${list.length} items; at most ${limit} are reviewed`;
