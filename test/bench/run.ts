@@ -121,6 +121,8 @@ interface PayloadFigures {
   interleaved?: {
     ratio: number;
     cpuRatio: number;
+    /** Floor's over egress-guard's CPU per review counted over the whole run, not only each server's own phases. */
+    wholeRunCpuRatio: number;
     egressGuard: InterleavedFigures;
     baseline: InterleavedFigures;
     calibrated?: InterleavedFigures & { ratio: number };
@@ -473,10 +475,13 @@ async function interleave(
   const calibrated = figures.calibrated;
   const ratio = round(egress.rps / baseline.rps, 3);
   const cpuRatio = round(baseline.cpuUsPerReview / egress.cpuUsPerReview, 3);
+  const wholeRunCpuRatio = round(baseline.cpuUsPerReviewWholeRun / egress.cpuUsPerReviewWholeRun, 3);
   const calibration = calibrated ? { ...calibrated, ratio: round(calibrated.rps / baseline.rps, 3) } : undefined;
   log(
     `  interleaved: egress-guard ${egress.rps.toFixed(0)} req/s, ${egress.cpuUsPerReview.toFixed(1)} us/rev; baseline ${baseline.rps.toFixed(0)} req/s, ` +
       `${baseline.cpuUsPerReview.toFixed(1)} us/rev; ratio ${ratio.toFixed(3)}, CPU ratio ${cpuRatio.toFixed(3)}` +
+      `; whole-run CPU ${egress.cpuUsPerReviewWholeRun.toFixed(1)} vs ${baseline.cpuUsPerReviewWholeRun.toFixed(1)} us/rev, ` +
+      `ratio ${wholeRunCpuRatio.toFixed(3)}` +
       (calibration ? `; floor + ${CALIBRATE_US} us: ratio ${calibration.ratio.toFixed(3)}` : '') +
       (egress.failures + baseline.failures > 0 ? `; FAILURES ${egress.failures} / ${baseline.failures}` : ''),
   );
@@ -488,7 +493,8 @@ async function interleave(
   );
   for (const [name, other] of Object.entries(others))
     log(
-      `  interleaved, ${name}: ${other.rps.toFixed(0)} req/s, ${other.cpuUsPerReview.toFixed(1)} us/rev; ratio ${other.ratio.toFixed(3)} ` +
+      `  interleaved, ${name}: ${other.rps.toFixed(0)} req/s, ${other.cpuUsPerReview.toFixed(1)} us/rev ` +
+        `(whole run ${other.cpuUsPerReviewWholeRun.toFixed(1)}); ratio ${other.ratio.toFixed(3)} ` +
         `(${(other.ratio - ratio).toFixed(3)} from egress-guard's)`,
     );
   if (recording) await logWhereTimeGoes(samples, servers, egress, baseline);
@@ -497,10 +503,12 @@ async function interleave(
     cpuUsPerReview: round(f.cpuUsPerReview, 1),
     failures: f.failures,
     reviews: f.reviews,
+    cpuUsPerReviewWholeRun: round(f.cpuUsPerReviewWholeRun, 1),
   });
   return {
     ratio,
     cpuRatio,
+    wholeRunCpuRatio,
     egressGuard: rounded(egress),
     baseline: rounded(baseline),
     ...(calibration ? { calibrated: { ...rounded(calibration), ratio: calibration.ratio } } : {}),
