@@ -62,13 +62,6 @@ build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
 build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
 build kubectl k8s.io/kubernetes/cmd/kubectl
 
-# Publish atomically so a concurrent/aborted run never leaves a half-filled dir.
-rm -rf "$out"
-mv "$tmp" "$out"
-trap - EXIT
-# Drop binaries of other (older) keys: ~180 MB each.
-for d in "$here/.bin"/*/; do
-  [[ "${d%/}" == "$out" ]] || rm -rf "${d%/}"
-done
+publish "$tmp" "$out"
 echo "  total: $((SECONDS - start))s" >&2
 echo "$out"

@@ -36,12 +36,6 @@ t=$SECONDS
 go test -c -trimpath -ldflags="-s -w" -o "$tmp/oracle.test" ./oracle
 echo "  oracle.test: $((SECONDS - t))s, $(du -h "$tmp/oracle.test" | cut -f1)" >&2
 
-rm -rf "$out"
-mv "$tmp" "$out"
-trap - EXIT
-# Drop binaries of other (older) keys.
-for d in "$here/.bin"/*/; do
-  [[ "${d%/}" == "$out" ]] || rm -rf "${d%/}"
-done
+publish "$tmp" "$out"
 echo "  total: $((SECONDS - start))s" >&2
 echo "$bin"

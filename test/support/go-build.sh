@@ -37,3 +37,14 @@ go_env() {
   export CGO_ENABLED=0
   export GOTOOLCHAIN=local
 }
+
+# publish TMP OUT: puts the finished build in place with one rename, so a concurrent or aborted run never leaves a
+# half-filled directory, and drops the directories of other (older) keys beside it (the e2e binaries are ~180 MB).
+publish() {
+  rm -rf "$2"
+  mv "$1" "$2"
+  trap - EXIT
+  for d in "$(dirname "$2")"/*/; do
+    [[ "${d%/}" == "$2" ]] || rm -rf "${d%/}"
+  done
+}

@@ -56,11 +56,6 @@ cp "$cm"/deploy/crds/cert-manager.io_{certificates,issuers,clusterissuers}.yaml 
 chmod -R u+w "$tmp/crds"
 echo "  crds: $(ls "$tmp/crds" | tr '\n' ' ')" >&2
 
-rm -rf "$out"
-mv "$tmp" "$out"
-trap - EXIT
-for d in "$here/.bin"/*/; do
-  [[ "${d%/}" == "$out" ]] || rm -rf "${d%/}"
-done
+publish "$tmp" "$out"
 echo "  total: $((SECONDS - start))s" >&2
 echo "$out"

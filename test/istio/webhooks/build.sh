@@ -31,10 +31,5 @@ echo "  modules ready: $((SECONDS - start))s" >&2
 go build -trimpath -ldflags="-s -w" -o "$tmp/webhooks" ./webhooks
 echo "  webhooks: $((SECONDS - start))s, $(du -h "$tmp/webhooks" | cut -f1)" >&2
 
-rm -rf "$out"
-mv "$tmp" "$out"
-trap - EXIT
-for d in "$here/.bin"/*/; do
-  [[ "${d%/}" == "$out" ]] || rm -rf "${d%/}"
-done
+publish "$tmp" "$out"
 echo "$bin"
