@@ -9,13 +9,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { issue, newCa } from '../support/certificates.js';
 import { installIstioCrds, startCluster, type Cluster } from './cluster.js';
 import { makeCertificates, repoRoot, startEgressGuard, type EgressGuard } from './support/egress-guard.js';
 import { VALIDATING_WEBHOOK, probeServiceEntry, renderWebhooks, waitUntilEffective } from './support/webhooks.js';
+import { freePort } from '../support/ports.js';
 
 const OPTED_IN = 'shop';
 const EXTERNAL = 'external';
@@ -35,20 +35,6 @@ let withoutCert: Cluster | undefined;
 let guard: EgressGuard | undefined;
 let admissionConfiguration: AdmissionConfiguration;
 let filesDir: string | undefined;
-
-/** A free loopback port for egress-guard, known before the API server starts (the kubeconfig names it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 async function prepare(cluster: Cluster, webhooks: string): Promise<void> {
   await installIstioCrds(cluster);

@@ -21,9 +21,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { request } from 'node:https';
-import { createServer, type Server } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePorts } from '../support/ports.js';
 
 export interface Binaries {
   kubeApiserver: string;
@@ -472,28 +472,6 @@ function httpsOk(url: string, token: string): Promise<boolean> {
     req.on('timeout', () => req.destroy());
     req.end();
   });
-}
-
-/** Free loopback ports, as envtest does: bind :0, read the port, release. */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<Server>((ok, fail) => {
-          const s = createServer();
-          s.once('error', fail);
-          s.listen(0, '127.0.0.1', () => ok(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => {
-    const a = s.address();
-    if (a === null || typeof a === 'string') throw new Error('unexpected server address');
-    return a.port;
-  });
-  await Promise.all(servers.map((s) => new Promise((ok) => s.close(ok))));
-  return ports;
 }
 
 /** Keeps the newest `keep` run dirs (their logs), removes older ones. Run dir names end in -<pid>-<hex>. */

@@ -7,9 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePorts } from '../../support/ports.js';
 
 /** The repository root, from test/e2e/support (ts-jest) or dist/test/e2e/support (compiled). */
 export const repoRoot: string = (() => {
@@ -278,26 +278,4 @@ function httpStatus(url: string): Promise<number> {
     request.on('error', () => resolve(0));
     request.setTimeout(2_000, () => request.destroy());
   });
-}
-
-/** Free loopback ports: bind :0 (all at once, so they differ), read the ports, release. */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<Server>((resolve, reject) => {
-          const server = createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => {
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('unexpected server address');
-    return address.port;
-  });
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
 }

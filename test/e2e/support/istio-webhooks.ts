@@ -4,10 +4,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { CertificateFiles } from './egress-guard.js';
 import { repoRoot } from './egress-guard.js';
+import { freePort } from '../../support/ports.js';
 
 export const BUILD_SCRIPT = join(repoRoot, 'test', 'istio', 'webhooks', 'build.sh');
 /** Names in Istio's chart (istio-discovery's mutatingwebhook.yaml, base's default-revision validator). */
@@ -121,17 +121,4 @@ function ready(url: string, ca: Buffer): Promise<boolean> {
 
 function tail(file: string): string {
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-20).join('\n') : `(no ${file})`;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        address && typeof address !== 'string' ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }

@@ -9,6 +9,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Cluster } from '../cluster.js';
 import { repoRoot } from './egress-guard.js';
+import { freePorts } from '../../support/ports.js';
 
 export interface EnvVar {
   name: string;
@@ -190,23 +191,6 @@ function readyz(port: number): Promise<boolean> {
     request.on('error', () => resolve(false));
     request.on('timeout', () => request.destroy());
   });
-}
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<Server>((resolve, reject) => {
-          const server = createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as { port: number }).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
 }
 
 export function sleep(ms: number): Promise<void> {
