@@ -135,15 +135,10 @@ function reviewRecorder(options: AdmissionAppOptions, webhook: Webhook) {
     reviews.inc({ webhook: webhook.name, decision, reason: outcome.reason ?? '' });
     reviewDuration.observe({ webhook: webhook.name }, seconds);
     for (const rule of outcome.rules ?? []) findings.inc({ webhook: webhook.name, rule });
-    if (decision === 'misrouted') {
-      logger.error(
-        reviewLine(review, outcome, Math.round(seconds * 1e6)),
-        'review of a kind this webhook does not handle',
-      );
-      return;
-    }
-    const level = toldTheRequester(outcome) ? 'info' : 'debug';
-    if (logger.isLevelEnabled(level)) logger[level](reviewLine(review, outcome, Math.round(seconds * 1e6)), 'review');
+    const level = decision === 'misrouted' ? 'error' : toldTheRequester(outcome) ? 'info' : 'debug';
+    if (!logger.isLevelEnabled(level)) return;
+    const line = reviewLine(review, outcome, Math.round(seconds * 1e6));
+    logger[level](line, decision === 'misrouted' ? 'review of a kind this webhook does not handle' : 'review');
   };
 }
 
