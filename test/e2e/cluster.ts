@@ -507,3 +507,21 @@ function alive(pid: number): boolean {
 function sleep(ms: number): Promise<void> {
   return new Promise((ok) => setTimeout(ok, ms));
 }
+
+/**
+ * For a suite whose cluster starts in beforeAll: the cluster, failing clearly when it did not start, and kubectl
+ * with an object (sent as JSON) or text on stdin.
+ */
+export function suiteCluster(current: () => Cluster | undefined) {
+  const k = (): Cluster => {
+    const cluster = current();
+    if (!cluster) throw new Error('the cluster did not start (see beforeAll)');
+    return cluster;
+  };
+  const kubectl = (args: string[], stdin?: unknown, allowFail = false): Promise<KubectlResult> =>
+    k().kubectl(args, {
+      ...(stdin === undefined ? {} : { stdin: typeof stdin === 'string' ? stdin : JSON.stringify(stdin) }),
+      allowFail,
+    });
+  return { k, kubectl };
+}

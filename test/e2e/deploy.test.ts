@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { installIstioCrds, startCluster, type Cluster, type KubectlResult } from './cluster.js';
+import { installIstioCrds, startCluster, suiteCluster, type Cluster, type KubectlResult } from './cluster.js';
 import { repoRoot } from './support/egress-guard.js';
 
 const DEPLOY = join(repoRoot, 'deploy');
@@ -23,17 +23,7 @@ function record(args: string[], r: KubectlResult): void {
   transcript.push(`$ kubectl ${args.join(' ')}\n${r.stderr}${r.stdout}[exit ${r.code}]`);
 }
 
-function k(): Cluster {
-  if (!cluster) throw new Error('the cluster did not start (see beforeAll)');
-  return cluster;
-}
-
-function kubectl(args: string[], stdin?: unknown, allowFail = false): Promise<KubectlResult> {
-  return k().kubectl(args, {
-    ...(stdin === undefined ? {} : { stdin: typeof stdin === 'string' ? stdin : JSON.stringify(stdin) }),
-    allowFail,
-  });
-}
+const { kubectl } = suiteCluster(() => cluster);
 
 interface PodSpec {
   securityContext?: Record<string, unknown>;

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { installIstioCrds, startCluster, type Cluster, type KubectlResult } from './cluster.js';
+import { installIstioCrds, startCluster, suiteCluster, type Cluster, type KubectlResult } from './cluster.js';
 import { makeCertificates, startEgressGuard, type CertificateFiles, type EgressGuard } from './support/egress-guard.js';
 import {
   ISTIO_DEFAULT_VALIDATOR,
@@ -41,17 +41,7 @@ let istio: IstioWebhooks | undefined;
 let istioBinary = '';
 let guardCertificates: CertificateFiles | undefined;
 
-function k(): Cluster {
-  if (!cluster) throw new Error('the cluster did not start (see beforeAll)');
-  return cluster;
-}
-
-function kubectl(args: string[], stdin?: unknown, allowFail = false): Promise<KubectlResult> {
-  return k().kubectl(args, {
-    ...(stdin === undefined ? {} : { stdin: typeof stdin === 'string' ? stdin : JSON.stringify(stdin) }),
-    allowFail,
-  });
-}
+const { k, kubectl } = suiteCluster(() => cluster);
 
 const transcript: string[] = [];
 function record(title: string, args: string[], r: KubectlResult): void {

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ossServiceEntry, replicaSetPod, tcpServiceEntry } from '../fixtures/reviews.js';
-import { installIstioCrds, startCluster, type Cluster, type KubectlResult } from './cluster.js';
+import { installIstioCrds, startCluster, suiteCluster, type Cluster, type KubectlResult } from './cluster.js';
 import {
   DURATION_HISTOGRAM,
   apiserverRequest,
@@ -54,17 +54,7 @@ let guard: EgressGuard | undefined;
 let certificates: CertificateFiles;
 let renderedWebhooks = '';
 
-function k(): Cluster {
-  if (!cluster) throw new Error('the cluster did not start (see beforeAll)');
-  return cluster;
-}
-
-function kubectl(args: string[], stdin?: unknown, allowFail = false): Promise<KubectlResult> {
-  return k().kubectl(args, {
-    ...(stdin === undefined ? {} : { stdin: typeof stdin === 'string' ? stdin : JSON.stringify(stdin) }),
-    allowFail,
-  });
-}
+const { k, kubectl } = suiteCluster(() => cluster);
 
 /** A pod as a team would write it (named, no owner), based on the ReplicaSet fixture. */
 function namedPod(
